@@ -1,0 +1,278 @@
+// Packed-panel single-precision GEMM (the BLIS/GotoBLAS loop nest) with a 4×8 register-blocked
+// f32x4 micro-kernel: four broadcast rows of A times two vectors of a B panel, eight v128
+// accumulators, which fits x86's 16 SIMD registers. Packing makes all three layouts that
+// training needs (A·B, A·Bᵀ, Aᵀ·B) run through the same fast inner loop.
+import { madd } from "./madd";
+
+const MR: i32 = 4; // rows of C per micro-tile
+const NR: i32 = 8; // columns of C per micro-tile
+const KC: i32 = 256; // depth of one packed block: A panel 4 KiB + B panel 8 KiB stay in L1
+const MC: i32 = 128; // rows of A packed at once (128 KiB, L2)
+const NC: i32 = 1024; // columns of B packed at once (1 MiB, L2)
+
+/** Bytes of scratch space `sgemm` needs at `work` (packed A block, packed B block, edge tile). */
+export function sgemmWorkspaceBytes(): i32 {
+  return (MC * KC + KC * NC + MR * NR) * 4;
+}
+
+/**
+ * C[M×N] = op(A)·op(B), or C += op(A)·op(B) when `accumulate` is set. All matrices row-major.
+ * transA = 0: A is M×K; transA = 1: A is K×M (op(A) = Aᵀ).
+ * transB = 0: B is K×N; transB = 1: B is N×K (op(B) = Bᵀ).
+ */
+export function sgemm(
+  transA: i32, transB: i32, M: i32, N: i32, K: i32,
+  a: usize, b: usize, c: usize, accumulate: i32, work: usize,
+): void {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate) memory.fill(c, 0, <usize>(M * N) << 2);
+    return;
+  }
+  const packedA = work;
+  const packedB = work + (<usize>(MC * KC) << 2);
+  const tile = packedB + (<usize>(KC * NC) << 2);
+  for (let jc = 0; jc < N; jc += NC) {
+    const nc = min(NC, N - jc);
+    for (let pc = 0; pc < K; pc += KC) {
+      const kc = min(KC, K - pc);
+      const acc = pc > 0 || accumulate != 0;
+      if (transB) packBTransposed(b, K, jc, pc, nc, kc, packedB);
+      else packB(b, N, jc, pc, nc, kc, packedB);
+      for (let ic = 0; ic < M; ic += MC) {
+        const mc = min(MC, M - ic);
+        if (transA) packATransposed(a, M, ic, pc, mc, kc, packedA);
+        else packA(a, K, ic, pc, mc, kc, packedA);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const cols = min(NR, nc - jr);
+          const pb = packedB + (<usize>(jr * kc) << 2);
+          for (let ir = 0; ir < mc; ir += MR) {
+            const rows = min(MR, mc - ir);
+            const pa = packedA + (<usize>(ir * kc) << 2);
+            const cPtr = c + (<usize>((ic + ir) * N + jc + jr) << 2);
+            microKernel(pa, pb, kc, cPtr, N, rows, cols, acc, tile);
+          }
+        }
+      }
+    }
+  }
+}
+
+// B (K×N) block → panels of 8 columns; panel p holds, for each k, B[k][8p .. 8p+7] (zero-padded).
+function packB(b: usize, N: i32, jc: i32, pc: i32, nc: i32, kc: i32, dst: usize): void {
+  for (let jr = 0; jr < nc; jr += NR) {
+    const cols = min(NR, nc - jr);
+    let src = b + (<usize>(pc * N + jc + jr) << 2);
+    const stride = <usize>N << 2;
+    if (cols == NR) {
+      for (let k = 0; k < kc; k++) {
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+        src += stride;
+        dst += 32;
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        for (let t = 0; t < NR; t++) {
+          store<f32>(dst + (<usize>t << 2), t < cols ? load<f32>(src + (<usize>t << 2)) : 0);
+        }
+        src += stride;
+        dst += 32;
+      }
+    }
+  }
+}
+
+// Same panels for op(B) = Bᵀ with B stored N×K: column j of op(B) is row j of B.
+function packBTransposed(b: usize, K: i32, jc: i32, pc: i32, nc: i32, kc: i32, dst: usize): void {
+  const rowBytes = <usize>K << 2;
+  for (let jr = 0; jr < nc; jr += NR) {
+    const cols = min(NR, nc - jr);
+    const src = b + (<usize>((jc + jr) * K + pc) << 2);
+    if (cols == NR) {
+      // 4 k at a time: load 4 consecutive k from each of the 8 rows, transpose two 4×4 blocks.
+      let k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        const s = src + (<usize>k << 2);
+        const r0 = v128.load(s), r1 = v128.load(s + rowBytes);
+        const r2 = v128.load(s + 2 * rowBytes), r3 = v128.load(s + 3 * rowBytes);
+        const r4 = v128.load(s + 4 * rowBytes), r5 = v128.load(s + 5 * rowBytes);
+        const r6 = v128.load(s + 6 * rowBytes), r7 = v128.load(s + 7 * rowBytes);
+        const d = dst + (<usize>k << 5);
+        transposeStore(r0, r1, r2, r3, d);
+        transposeStore(r4, r5, r6, r7, d + 16);
+      }
+      for (; k < kc; k++) {
+        const s = src + (<usize>k << 2);
+        const d = dst + (<usize>k << 5);
+        for (let t = 0; t < NR; t++) store<f32>(d + (<usize>t << 2), load<f32>(s + <usize>t * rowBytes));
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        const s = src + (<usize>k << 2);
+        const d = dst + (<usize>k << 5);
+        for (let t = 0; t < NR; t++) {
+          store<f32>(d + (<usize>t << 2), t < cols ? load<f32>(s + <usize>t * rowBytes) : 0);
+        }
+      }
+    }
+    dst += <usize>(kc * NR) << 2;
+  }
+}
+
+// Rows r0..r3 hold 4 consecutive k of 4 columns; store them as 4 k-rows of a panel (stride 32 bytes).
+// @ts-ignore: decorator
+@inline
+function transposeStore(r0: v128, r1: v128, r2: v128, r3: v128, d: usize): void {
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+  const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+  v128.store(d, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 32);
+  v128.store(d, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 64);
+  v128.store(d, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 96);
+}
+
+// A (M×K) block → panels of 4 rows; panel p holds, for each k, A[4p .. 4p+3][k] (zero-padded).
+function packA(a: usize, K: i32, ic: i32, pc: i32, mc: i32, kc: i32, dst: usize): void {
+  const rowBytes = <usize>K << 2;
+  for (let ir = 0; ir < mc; ir += MR) {
+    const rows = min(MR, mc - ir);
+    const src = a + (<usize>((ic + ir) * K + pc) << 2);
+    if (rows == MR) {
+      let k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        const s = src + (<usize>k << 2);
+        transposeStore4(v128.load(s), v128.load(s + rowBytes), v128.load(s + 2 * rowBytes),
+          v128.load(s + 3 * rowBytes), dst + (<usize>k << 4));
+      }
+      for (; k < kc; k++) {
+        const s = src + (<usize>k << 2);
+        const d = dst + (<usize>k << 4);
+        for (let r = 0; r < MR; r++) store<f32>(d + (<usize>r << 2), load<f32>(s + <usize>r * rowBytes));
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        const s = src + (<usize>k << 2);
+        const d = dst + (<usize>k << 4);
+        for (let r = 0; r < MR; r++) {
+          store<f32>(d + (<usize>r << 2), r < rows ? load<f32>(s + <usize>r * rowBytes) : 0);
+        }
+      }
+    }
+    dst += <usize>(kc * MR) << 2;
+  }
+}
+
+// 4×4 transpose stored as 4 consecutive k-rows of an A panel (stride 16 bytes).
+// @ts-ignore: decorator
+@inline
+function transposeStore4(r0: v128, r1: v128, r2: v128, r3: v128, d: usize): void {
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+  const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+  v128.store(d, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 16);
+  v128.store(d, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 32);
+  v128.store(d, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 48);
+}
+
+// Same panels for op(A) = Aᵀ with A stored K×M: the 4 values for one k are already contiguous.
+function packATransposed(a: usize, M: i32, ic: i32, pc: i32, mc: i32, kc: i32, dst: usize): void {
+  const rowBytes = <usize>M << 2;
+  for (let ir = 0; ir < mc; ir += MR) {
+    const rows = min(MR, mc - ir);
+    let src = a + (<usize>(pc * M + ic + ir) << 2);
+    if (rows == MR) {
+      for (let k = 0; k < kc; k++) {
+        v128.store(dst, v128.load(src));
+        src += rowBytes;
+        dst += 16;
+      }
+    } else {
+      for (let k = 0; k < kc; k++) {
+        for (let r = 0; r < MR; r++) {
+          store<f32>(dst + (<usize>r << 2), r < rows ? load<f32>(src + (<usize>r << 2)) : 0);
+        }
+        src += rowBytes;
+        dst += 16;
+      }
+    }
+  }
+}
+
+// One 4×8 tile of C from a packed A panel (kc×4) and a packed B panel (kc×8).
+// Full tiles go straight to C; edge tiles go through `tile` so nothing outside C is touched.
+function microKernel(
+  pa: usize, pb: usize, kc: i32, c: usize, ldc: i32, rows: i32, cols: i32, accumulate: bool, tile: usize,
+): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let k = 0;
+  for (; k + 2 <= kc; k += 2) {
+    let b0 = v128.load(pb), b1 = v128.load(pb, 16);
+    let a = v128.load32_splat(pa);
+    c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
+    a = v128.load32_splat(pa, 4);
+    c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
+    a = v128.load32_splat(pa, 8);
+    c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
+    a = v128.load32_splat(pa, 12);
+    c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
+    b0 = v128.load(pb, 32); b1 = v128.load(pb, 48);
+    a = v128.load32_splat(pa, 16);
+    c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
+    a = v128.load32_splat(pa, 20);
+    c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
+    a = v128.load32_splat(pa, 24);
+    c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
+    a = v128.load32_splat(pa, 28);
+    c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
+    pa += 32;
+    pb += 64;
+  }
+  if (k < kc) {
+    const b0 = v128.load(pb), b1 = v128.load(pb, 16);
+    let a = v128.load32_splat(pa);
+    c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
+    a = v128.load32_splat(pa, 4);
+    c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
+    a = v128.load32_splat(pa, 8);
+    c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
+    a = v128.load32_splat(pa, 12);
+    c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
+  }
+  const ldcBytes = <usize>ldc << 2;
+  if (rows == MR && cols == NR) {
+    let p = c;
+    if (accumulate) {
+      v128.store(p, f32x4.add(v128.load(p), c00)); v128.store(p, f32x4.add(v128.load(p, 16), c01), 16); p += ldcBytes;
+      v128.store(p, f32x4.add(v128.load(p), c10)); v128.store(p, f32x4.add(v128.load(p, 16), c11), 16); p += ldcBytes;
+      v128.store(p, f32x4.add(v128.load(p), c20)); v128.store(p, f32x4.add(v128.load(p, 16), c21), 16); p += ldcBytes;
+      v128.store(p, f32x4.add(v128.load(p), c30)); v128.store(p, f32x4.add(v128.load(p, 16), c31), 16);
+    } else {
+      v128.store(p, c00); v128.store(p, c01, 16); p += ldcBytes;
+      v128.store(p, c10); v128.store(p, c11, 16); p += ldcBytes;
+      v128.store(p, c20); v128.store(p, c21, 16); p += ldcBytes;
+      v128.store(p, c30); v128.store(p, c31, 16);
+    }
+    return;
+  }
+  v128.store(tile, c00); v128.store(tile, c01, 16);
+  v128.store(tile, c10, 32); v128.store(tile, c11, 48);
+  v128.store(tile, c20, 64); v128.store(tile, c21, 80);
+  v128.store(tile, c30, 96); v128.store(tile, c31, 112);
+  for (let r = 0; r < rows; r++) {
+    const dstRow = c + <usize>r * ldcBytes;
+    const srcRow = tile + (<usize>r << 5);
+    for (let t = 0; t < cols; t++) {
+      const v = load<f32>(srcRow + (<usize>t << 2));
+      const d = dstRow + (<usize>t << 2);
+      store<f32>(d, accumulate ? load<f32>(d) + v : v);
+    }
+  }
+}

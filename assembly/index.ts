@@ -1,0 +1,19 @@
+// The kernel module: pointer-based SIMD kernels over memory that TypeScript owns (imported).
+// No allocation, no managed objects, no static data beyond constants.
+export { sgemm, sgemmWorkspaceBytes } from "./gemm";
+export {
+  add, axpy, scale, mul, addRowBroadcast, sumRows, relu, reluBackward, sum, fill,
+  softmaxCrossEntropy, softmaxCrossEntropyBackward, argmaxRows, bytesToFloat, countNonFinite, addScalar,
+} from "./elementwise";
+export { adamStep, sgdStep } from "./optim";
+export { magnitudeThreshold, applyThreshold, selectWorkspaceBytes } from "./select";
+
+/** First byte past the module's static data: the host allocator starts above it. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+/** 1 when this binary was built with relaxed SIMD (fused multiply-add), else 0. */
+export function relaxedSimd(): i32 {
+  return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
+}

@@ -1,0 +1,72 @@
+// Fused, mask-aware optimizer steps: one pass over a parameter reads the weight, its gradient,
+// its state and its mask, and writes the new weight and state. A mask entry of 0 forces the
+// weight, and its optimizer state, to exactly zero; a mask entry of 1 leaves the update alone.
+// mask = 0 (the null pointer) means dense.
+
+/** Adam (Kingma & Ba) with optional L2 weight decay folded into the gradient. */
+export function adamStep(
+  w: usize, g: usize, m: usize, v: usize, mask: usize, n: i32,
+  lr: f32, beta1: f32, beta2: f32, eps: f32, correction1: f32, correction2: f32, weightDecay: f32,
+): void {
+  // step size and bias corrections: w -= lr · (m / c1) / (sqrt(v / c2) + eps)
+  const vb1 = f32x4.splat(beta1), vb1c = f32x4.splat(1 - beta1);
+  const vb2 = f32x4.splat(beta2), vb2c = f32x4.splat(1 - beta2);
+  const vlr = f32x4.splat(lr / correction1), vc2 = f32x4.splat(1 / correction2);
+  const veps = f32x4.splat(eps), vwd = f32x4.splat(weightDecay);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    let wi = v128.load(w + o);
+    let gi = f32x4.add(v128.load(g + o), f32x4.mul(vwd, wi));
+    if (mask) gi = f32x4.mul(gi, v128.load(mask + o));
+    let mi = f32x4.add(f32x4.mul(vb1, v128.load(m + o)), f32x4.mul(vb1c, gi));
+    let vi = f32x4.add(f32x4.mul(vb2, v128.load(v + o)), f32x4.mul(vb2c, f32x4.mul(gi, gi)));
+    wi = f32x4.sub(wi, f32x4.div(f32x4.mul(vlr, mi), f32x4.add(f32x4.sqrt(f32x4.mul(vi, vc2)), veps)));
+    if (mask) {
+      const mk = v128.load(mask + o);
+      wi = f32x4.mul(wi, mk); mi = f32x4.mul(mi, mk); vi = f32x4.mul(vi, mk);
+    }
+    v128.store(w + o, wi); v128.store(m + o, mi); v128.store(v + o, vi);
+  }
+  const lrc: f32 = lr / correction1, c2: f32 = 1 / correction2;
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const keep: f32 = mask ? load<f32>(mask + o) : 1;
+    let wi = load<f32>(w + o);
+    const gi = (load<f32>(g + o) + weightDecay * wi) * keep;
+    const mi = beta1 * load<f32>(m + o) + (1 - beta1) * gi;
+    const vi = beta2 * load<f32>(v + o) + (1 - beta2) * gi * gi;
+    wi -= lrc * mi / (Mathf.sqrt(vi * c2) + eps);
+    store<f32>(w + o, wi * keep); store<f32>(m + o, mi * keep); store<f32>(v + o, vi * keep);
+  }
+}
+
+/** SGD with (heavy-ball) momentum and optional L2 weight decay: b = μb + g; w -= lr·b. */
+export function sgdStep(
+  w: usize, g: usize, velocity: usize, mask: usize, n: i32, lr: f32, momentum: f32, weightDecay: f32,
+): void {
+  const vlr = f32x4.splat(lr), vmu = f32x4.splat(momentum), vwd = f32x4.splat(weightDecay);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    let wi = v128.load(w + o);
+    let gi = f32x4.add(v128.load(g + o), f32x4.mul(vwd, wi));
+    if (mask) gi = f32x4.mul(gi, v128.load(mask + o));
+    let bi = f32x4.add(f32x4.mul(vmu, v128.load(velocity + o)), gi);
+    wi = f32x4.sub(wi, f32x4.mul(vlr, bi));
+    if (mask) {
+      const mk = v128.load(mask + o);
+      wi = f32x4.mul(wi, mk); bi = f32x4.mul(bi, mk);
+    }
+    v128.store(w + o, wi); v128.store(velocity + o, bi);
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const keep: f32 = mask ? load<f32>(mask + o) : 1;
+    let wi = load<f32>(w + o);
+    const gi = (load<f32>(g + o) + weightDecay * wi) * keep;
+    const bi = momentum * load<f32>(velocity + o) + gi;
+    wi -= lr * bi;
+    store<f32>(w + o, wi * keep); store<f32>(velocity + o, bi * keep);
+  }
+}

@@ -1,0 +1,150 @@
+// The differentiable ops. Each one computes its output with a kernel and, right beside it, says
+// how the output's gradient flows back to each input (accumulating into `.grad`, never
+// overwriting). Shapes are checked up front so a mistake is reported with the op and the shapes.
+import { engine } from "../engine/engine.js";
+import { Tensor, fromOp } from "./tensor.js";
+
+const fmt = (t: Tensor): string => `[${t.shape.join(", ")}]`;
+
+function expectMatrix(op: string, name: string, t: Tensor): [number, number] {
+  if (t.shape.length !== 2) throw new Error(`${op}: ${name} must be a matrix (2-D), got shape ${fmt(t)}`);
+  return [t.shape[0], t.shape[1]];
+}
+
+/** Matrix product a·b of a [m, k] and b [k, n]. */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  const [m, k] = expectMatrix("matmul", "a", a);
+  const [k2, n] = expectMatrix("matmul", "b", b);
+  if (k !== k2) throw new Error(`matmul: inner dimensions differ: a is ${fmt(a)} and b is ${fmt(b)} (${k} ≠ ${k2})`);
+  const e = engine();
+  const out = new Tensor([m, n], false, "matmul");
+  e.kernels.sgemm(0, 0, m, n, k, a.ptr, b.ptr, out.ptr, 0, e.gemmWork);
+  return fromOp(out, [a, b], () => {
+    const g = out.gradBuffer().ptr;
+    // dL/da = dL/dout · bᵀ ; dL/db = aᵀ · dL/dout
+    if (a.requiresGrad) e.kernels.sgemm(0, 1, m, k, n, g, b.ptr, a.gradBuffer().ptr, 1, e.gemmWork);
+    if (b.requiresGrad) e.kernels.sgemm(1, 0, k, n, m, a.ptr, g, b.gradBuffer().ptr, 1, e.gemmWork);
+  });
+}
+
+/**
+ * Elementwise a + b for equal shapes, or a [rows, cols] + b [cols]: b is added to every row
+ * (a bias).
+ */
+export function add(a: Tensor, b: Tensor): Tensor {
+  const e = engine();
+  const sameShape = a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]);
+  if (sameShape) {
+    const out = new Tensor(a.shape, false, "add");
+    e.kernels.add(a.ptr, b.ptr, out.ptr, out.size);
+    return fromOp(out, [a, b], () => {
+      const g = out.gradBuffer().ptr;
+      if (a.requiresGrad) e.kernels.axpy(1, g, a.gradBuffer().ptr, a.size);
+      if (b.requiresGrad) e.kernels.axpy(1, g, b.gradBuffer().ptr, b.size);
+    });
+  }
+  if (a.shape.length === 2 && b.shape.length === 1 && b.shape[0] === a.shape[1]) {
+    const [rows, cols] = a.shape;
+    const out = new Tensor(a.shape, false, "add");
+    e.kernels.addRowBroadcast(a.ptr, b.ptr, out.ptr, rows, cols);
+    return fromOp(out, [a, b], () => {
+      const g = out.gradBuffer().ptr;
+      if (a.requiresGrad) e.kernels.axpy(1, g, a.gradBuffer().ptr, a.size);
+      if (b.requiresGrad) e.kernels.sumRows(g, b.gradBuffer().ptr, rows, cols, 1);
+    });
+  }
+  throw new Error(`add: shapes ${fmt(a)} and ${fmt(b)} do not match (equal shapes, or a matrix [rows, cols] plus a row [cols])`);
+}
+
+/** Elementwise a · b for equal shapes. */
+export function mul(a: Tensor, b: Tensor): Tensor {
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i])) {
+    throw new Error(`mul: shapes ${fmt(a)} and ${fmt(b)} differ`);
+  }
+  const e = engine();
+  const out = new Tensor(a.shape, false, "mul");
+  e.kernels.mul(a.ptr, b.ptr, out.ptr, out.size);
+  return fromOp(out, [a, b], () => {
+    const g = out.gradBuffer();
+    // d(a·b)/da = b, d(a·b)/db = a: multiply, then accumulate
+    const tmp = e.allocator.alloc(a.size * 4);
+    if (a.requiresGrad) {
+      e.kernels.mul(g.ptr, b.ptr, tmp, a.size);
+      e.kernels.axpy(1, tmp, a.gradBuffer().ptr, a.size);
+    }
+    if (b.requiresGrad) {
+      e.kernels.mul(g.ptr, a.ptr, tmp, a.size);
+      e.kernels.axpy(1, tmp, b.gradBuffer().ptr, b.size);
+    }
+    e.allocator.release(tmp, a.size * 4);
+  });
+}
+
+/** alpha · x */
+export function scale(x: Tensor, alpha: number): Tensor {
+  const e = engine();
+  const out = new Tensor(x.shape, false, "scale");
+  e.kernels.scale(alpha, x.ptr, out.ptr, x.size);
+  return fromOp(out, [x], () => {
+    e.kernels.axpy(alpha, out.gradBuffer().ptr, x.gradBuffer().ptr, x.size);
+  });
+}
+
+/** max(x, 0) elementwise. */
+export function relu(x: Tensor): Tensor {
+  const e = engine();
+  const out = new Tensor(x.shape, false, "relu");
+  e.kernels.relu(x.ptr, out.ptr, x.size);
+  return fromOp(out, [x], () => {
+    // passes the gradient where the input was positive
+    e.kernels.reluBackward(x.ptr, out.gradBuffer().ptr, x.gradBuffer().ptr, x.size);
+  });
+}
+
+/** The sum of all elements, as a one-element tensor. */
+export function sum(x: Tensor): Tensor {
+  const e = engine();
+  const out = new Tensor([1], false, "sum");
+  out.view()[0] = e.kernels.sum(x.ptr, x.size);
+  return fromOp(out, [x], () => {
+    e.kernels.addScalar(x.gradBuffer().ptr, out.gradBuffer().view()[0], x.size);
+  });
+}
+
+/** The mean of all elements, as a one-element tensor. */
+export function mean(x: Tensor): Tensor {
+  const e = engine();
+  const out = new Tensor([1], false, "mean");
+  out.view()[0] = e.kernels.sum(x.ptr, x.size) / x.size;
+  return fromOp(out, [x], () => {
+    e.kernels.addScalar(x.gradBuffer().ptr, out.gradBuffer().view()[0] / x.size, x.size);
+  });
+}
+
+/**
+ * Mean softmax cross-entropy of logits [batch, classes] against integer labels (one per row),
+ * fused and numerically stable: −mean_r log softmax(logits_r)[label_r].
+ */
+export function crossEntropy(logits: Tensor, labels: ArrayLike<number>): Tensor {
+  const [rows, cols] = expectMatrix("crossEntropy", "logits", logits);
+  if (labels.length !== rows) {
+    throw new Error(`crossEntropy: ${labels.length} labels for ${rows} rows of logits ${fmt(logits)}`);
+  }
+  for (let r = 0; r < rows; r++) {
+    const l = labels[r];
+    if (!Number.isInteger(l) || l < 0 || l >= cols) {
+      throw new Error(`crossEntropy: label ${l} at row ${r} is not a class index in [0, ${cols})`);
+    }
+  }
+  const e = engine();
+  // Labels travel as int32 bits in a tensor's block, so scopes free them like any other tensor.
+  const labelBlock = new Tensor([rows], false, "crossEntropy labels");
+  e.i32(labelBlock.ptr, rows).set(labels);
+  const probs = new Tensor(logits.shape, false, "crossEntropy probabilities");
+  const out = new Tensor([1], false, "crossEntropy");
+  out.view()[0] = e.kernels.softmaxCrossEntropy(logits.ptr, labelBlock.ptr, probs.ptr, rows, cols) / rows;
+  return fromOp(out, [logits], () => {
+    const scaleBy = out.gradBuffer().view()[0] / rows;
+    e.kernels.softmaxCrossEntropyBackward(probs.ptr, labelBlock.ptr, logits.gradBuffer().ptr, rows, cols, scaleBy);
+  });
+}

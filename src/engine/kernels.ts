@@ -1,0 +1,76 @@
+// Loads the kernel module into a host-owned memory. Two binaries are embedded: plain SIMD (the
+// default) and relaxed SIMD (fused multiply-add), used only where WebAssembly.validate accepts it.
+import { relaxedSimdBase64, simdBase64 } from "./wasm-bytes.generated.js";
+
+/** The kernel exports, as typed functions (pointers are byte offsets, sizes are element counts). */
+export interface KernelExports {
+  heapBase(): number;
+  relaxedSimd(): number;
+  sgemmWorkspaceBytes(): number;
+  sgemm(transA: number, transB: number, m: number, n: number, k: number,
+    a: number, b: number, c: number, accumulate: number, work: number): void;
+  add(a: number, b: number, out: number, n: number): void;
+  axpy(alpha: number, src: number, dst: number, n: number): void;
+  scale(alpha: number, x: number, out: number, n: number): void;
+  mul(a: number, b: number, out: number, n: number): void;
+  addRowBroadcast(x: number, bias: number, out: number, rows: number, cols: number): void;
+  sumRows(x: number, out: number, rows: number, cols: number, accumulate: number): void;
+  relu(x: number, out: number, n: number): void;
+  reluBackward(x: number, gradOut: number, gradIn: number, n: number): void;
+  sum(x: number, n: number): number;
+  fill(x: number, value: number, n: number): void;
+  softmaxCrossEntropy(logits: number, labels: number, probs: number, rows: number, cols: number): number;
+  softmaxCrossEntropyBackward(probs: number, labels: number, gradLogits: number, rows: number, cols: number, scale: number): void;
+  argmaxRows(x: number, out: number, rows: number, cols: number): void;
+  bytesToFloat(pixels: number, out: number, n: number, scale: number, shift: number): void;
+  countNonFinite(x: number, n: number): number;
+  addScalar(x: number, value: number, n: number): void;
+  adamStep(w: number, g: number, m: number, v: number, mask: number, n: number, lr: number, beta1: number,
+    beta2: number, eps: number, correction1: number, correction2: number, weightDecay: number): void;
+  sgdStep(w: number, g: number, velocity: number, mask: number, n: number, lr: number, momentum: number, weightDecay: number): void;
+  selectWorkspaceBytes(): number;
+  magnitudeThreshold(list: number, count: number, k: number, histogram: number, result: number): number;
+  applyThreshold(list: number, count: number, thresholdBits: number, ties: number): number;
+}
+
+export type WasmVariant = "simd" | "relaxed-simd";
+
+export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** True when this runtime supports WebAssembly SIMD (probed by validating the real binary). */
+export function simdSupported(): boolean {
+  return WebAssembly.validate(decodeBase64(simdBase64));
+}
+
+/** True when this runtime accepts the relaxed-SIMD binary. */
+export function relaxedSimdSupported(): boolean {
+  return WebAssembly.validate(decodeBase64(relaxedSimdBase64));
+}
+
+export async function instantiateKernels(
+  memory: WebAssembly.Memory,
+  prefer: WasmVariant | "auto" = "auto",
+): Promise<{ kernels: KernelExports; variant: WasmVariant }> {
+  const relaxed = decodeBase64(relaxedSimdBase64);
+  const plain = decodeBase64(simdBase64);
+  let variant: WasmVariant;
+  if (prefer === "relaxed-simd") {
+    if (!WebAssembly.validate(relaxed)) throw new Error("relaxed SIMD was requested but this runtime does not support it");
+    variant = "relaxed-simd";
+  } else if (prefer === "simd") {
+    variant = "simd";
+  } else {
+    variant = WebAssembly.validate(relaxed) ? "relaxed-simd" : "simd";
+  }
+  const bytes = variant === "relaxed-simd" ? relaxed : plain;
+  if (!WebAssembly.validate(bytes)) {
+    throw new Error("this JavaScript runtime does not support WebAssembly SIMD (fixed-width 128-bit), which winning-ticket requires");
+  }
+  const { instance } = await WebAssembly.instantiate(bytes, { env: { memory } });
+  return { kernels: instance.exports as unknown as KernelExports, variant };
+}
