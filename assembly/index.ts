@@ -17,3 +17,4 @@ export function heapBase(): usize {
 export function relaxedSimd(): i32 {
   return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
 }
+export { simdPeak } from "./peak";

@@ -18,26 +18,28 @@ export function adamStep(
     const o = <usize>i << 2;
     let wi = v128.load(w + o);
     let gi = f32x4.add(v128.load(g + o), f32x4.mul(vwd, wi));
-    if (mask) gi = f32x4.mul(gi, v128.load(mask + o));
+    // all-ones lanes where kept: and-ing gives exactly +0 where pruned (a multiply could give -0)
+    const keep = mask ? f32x4.ne(v128.load(mask + o), f32x4.splat(0)) : i32x4.splat(-1);
+    gi = v128.and(gi, keep);
     let mi = f32x4.add(f32x4.mul(vb1, v128.load(m + o)), f32x4.mul(vb1c, gi));
     let vi = f32x4.add(f32x4.mul(vb2, v128.load(v + o)), f32x4.mul(vb2c, f32x4.mul(gi, gi)));
     wi = f32x4.sub(wi, f32x4.div(f32x4.mul(vlr, mi), f32x4.add(f32x4.sqrt(f32x4.mul(vi, vc2)), veps)));
-    if (mask) {
-      const mk = v128.load(mask + o);
-      wi = f32x4.mul(wi, mk); mi = f32x4.mul(mi, mk); vi = f32x4.mul(vi, mk);
-    }
+    wi = v128.and(wi, keep); mi = v128.and(mi, keep); vi = v128.and(vi, keep);
     v128.store(w + o, wi); v128.store(m + o, mi); v128.store(v + o, vi);
   }
   const lrc: f32 = lr / correction1, c2: f32 = 1 / correction2;
   for (; i < n; i++) {
     const o = <usize>i << 2;
-    const keep: f32 = mask ? load<f32>(mask + o) : 1;
+    if (mask && load<f32>(mask + o) == 0) {
+      store<f32>(w + o, 0); store<f32>(m + o, 0); store<f32>(v + o, 0);
+      continue;
+    }
     let wi = load<f32>(w + o);
-    const gi = (load<f32>(g + o) + weightDecay * wi) * keep;
+    const gi = load<f32>(g + o) + weightDecay * wi;
     const mi = beta1 * load<f32>(m + o) + (1 - beta1) * gi;
     const vi = beta2 * load<f32>(v + o) + (1 - beta2) * gi * gi;
     wi -= lrc * mi / (Mathf.sqrt(vi * c2) + eps);
-    store<f32>(w + o, wi * keep); store<f32>(m + o, mi * keep); store<f32>(v + o, vi * keep);
+    store<f32>(w + o, wi); store<f32>(m + o, mi); store<f32>(v + o, vi);
   }
 }
 
@@ -51,22 +53,23 @@ export function sgdStep(
     const o = <usize>i << 2;
     let wi = v128.load(w + o);
     let gi = f32x4.add(v128.load(g + o), f32x4.mul(vwd, wi));
-    if (mask) gi = f32x4.mul(gi, v128.load(mask + o));
+    const keep = mask ? f32x4.ne(v128.load(mask + o), f32x4.splat(0)) : i32x4.splat(-1);
+    gi = v128.and(gi, keep);
     let bi = f32x4.add(f32x4.mul(vmu, v128.load(velocity + o)), gi);
     wi = f32x4.sub(wi, f32x4.mul(vlr, bi));
-    if (mask) {
-      const mk = v128.load(mask + o);
-      wi = f32x4.mul(wi, mk); bi = f32x4.mul(bi, mk);
-    }
+    wi = v128.and(wi, keep); bi = v128.and(bi, keep);
     v128.store(w + o, wi); v128.store(velocity + o, bi);
   }
   for (; i < n; i++) {
     const o = <usize>i << 2;
-    const keep: f32 = mask ? load<f32>(mask + o) : 1;
+    if (mask && load<f32>(mask + o) == 0) {
+      store<f32>(w + o, 0); store<f32>(velocity + o, 0);
+      continue;
+    }
     let wi = load<f32>(w + o);
-    const gi = (load<f32>(g + o) + weightDecay * wi) * keep;
+    const gi = load<f32>(g + o) + weightDecay * wi;
     const bi = momentum * load<f32>(velocity + o) + gi;
     wi -= lr * bi;
-    store<f32>(w + o, wi * keep); store<f32>(velocity + o, bi * keep);
+    store<f32>(w + o, wi); store<f32>(velocity + o, bi);
   }
 }

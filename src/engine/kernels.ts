@@ -5,6 +5,7 @@ import { relaxedSimdBase64, simdBase64 } from "./wasm-bytes.generated.js";
 /** The kernel exports, as typed functions (pointers are byte offsets, sizes are element counts). */
 export interface KernelExports {
   heapBase(): number;
+  simdPeak(iterations: number, seed: number): number;
   relaxedSimd(): number;
   sgemmWorkspaceBytes(): number;
   sgemm(transA: number, transB: number, m: number, n: number, k: number,

@@ -1,0 +1,31 @@
+// `npm run bench -- <name...> [--json]`: runs the named benchmarks (all when none is named),
+// prints a table per benchmark, or with --json one JSON document on stdout.
+import { ready } from "../src/index.js";
+import { machine } from "./harness.js";
+import { benchGemm, printGemm } from "./gemm.js";
+import { benchSelect, printSelect } from "./select.js";
+
+type Bench = { run: () => Record<string, unknown> | Promise<Record<string, unknown>>; print: (r: never) => void };
+
+const benches: Record<string, Bench> = {
+  gemm: { run: benchGemm, print: printGemm },
+  select: { run: benchSelect, print: printSelect },
+};
+
+const args = process.argv.slice(2);
+const json = args.includes("--json");
+const names = args.filter((a) => !a.startsWith("--"));
+for (const name of names) {
+  if (!(name in benches)) {
+    console.error(`bench: unknown benchmark "${name}"; choose from: ${Object.keys(benches).join(", ")}`);
+    process.exit(2);
+  }
+}
+await ready();
+const report: Record<string, unknown> = { machine: machine(), benchmarks: {} };
+for (const name of names.length ? names : Object.keys(benches)) {
+  const result = await benches[name].run();
+  (report.benchmarks as Record<string, unknown>)[name] = result;
+  if (!json) benches[name].print(result as never);
+}
+if (json) console.log(JSON.stringify(report, null, 2));

@@ -1,0 +1,339 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  add, crossEntropy, engine, matmul, mean, mul, noGrad, ready, relu, scale, sum, tensor, tidy, type Tensor,
+} from "../src/index.js";
+import { Random } from "../src/random.js";
+import { maxRelError, numericGradient, randomArray } from "./helpers.js";
+
+beforeAll(async () => {
+  await ready();
+});
+
+interface OpCase {
+  name: string;
+  shapes: number[][];
+  /** The op under test, reduced to a scalar through a fixed random projection. */
+  forward: (inputs: Tensor[]) => Tensor;
+  /** The same function, written independently in float64. */
+  reference: (inputs: Float64Array[]) => number;
+  /** The gradient derived by hand, in float64. */
+  formula: (inputs: Float64Array[]) => Float64Array[];
+  /** Keeps inputs away from kinks (relu at 0). */
+  avoidZero?: boolean;
+}
+
+/**
+ * The one helper every op goes through (as tinygrad does): forward against the float64
+ * reference, and the gradient against both central finite differences of the reference and
+ * the hand-derived formula.
+ */
+function checkOp(c: OpCase, rng: Random): void {
+  const values = c.shapes.map((s) => {
+    const v = randomArray(rng, s.reduce((a, b) => a * b, 1));
+    if (c.avoidZero) v.forEach((x, i) => (v[i] = x + Math.sign(x) * 0.05 || 0.05));
+    return v;
+  });
+  tidy(() => {
+    const inputs = values.map((v, i) => tensor(v, c.shapes[i], { requiresGrad: true }));
+    const out = c.forward(inputs);
+    const asF64 = values.map((v) => Float64Array.from(v));
+    expect(Math.abs(out.item() - c.reference(asF64)) / (1 + Math.abs(c.reference(asF64)))).toBeLessThan(1e-5);
+    out.backward();
+    const formula = c.formula(asF64);
+    inputs.forEach((t, i) => {
+      const numeric = numericGradient((x) => c.reference(asF64.map((v, j) => (j === i ? x : v))), Float64Array.from(values[i]));
+      const analytic = t.grad!.view();
+      expect(maxRelError(analytic, numeric), `${c.name}: input ${i} vs finite differences`).toBeLessThan(1e-4);
+      expect(maxRelError(analytic, formula[i]), `${c.name}: input ${i} vs formula`).toBeLessThan(1e-5);
+    });
+  });
+}
+
+describe("every op: forward against float64, gradient against finite differences and the formula", () => {
+  const rng = new Random(7);
+  const proj = (n: number): Float64Array => Float64Array.from(randomArray(new Random(99), n));
+
+  for (const [m, k, n] of [[1, 1, 1], [3, 4, 5], [7, 13, 5], [6, 9, 17]]) {
+    it(`matmul ${m}×${k}×${n}`, () => {
+      const r = proj(m * n);
+      checkOp({
+        name: "matmul",
+        shapes: [[m, k], [k, n]],
+        forward: ([a, b]) => sum(mul(matmul(a, b), tensor(Float32Array.from(r), [m, n]))),
+        reference: ([a, b]) => {
+          let s = 0;
+          for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+            let c = 0;
+            for (let p = 0; p < k; p++) c += a[i * k + p] * b[p * n + j];
+            s += c * r[i * n + j];
+          }
+          return s;
+        },
+        // dA = R·Bᵀ, dB = Aᵀ·R
+        formula: ([a, b]) => {
+          const da = new Float64Array(m * k), db = new Float64Array(k * n);
+          for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) {
+            da[i * k + p] += r[i * n + j] * b[p * n + j];
+            db[p * n + j] += a[i * k + p] * r[i * n + j];
+          }
+          return [da, db];
+        },
+      }, rng);
+    });
+  }
+
+  it("add (same shape)", () => {
+    const r = proj(12);
+    checkOp({
+      name: "add",
+      shapes: [[3, 4], [3, 4]],
+      forward: ([a, b]) => sum(mul(add(a, b), tensor(Float32Array.from(r), [3, 4]))),
+      reference: ([a, b]) => a.reduce((s, x, i) => s + (x + b[i]) * r[i], 0),
+      formula: () => [r.slice(), r.slice()],
+    }, rng);
+  });
+
+  it("add (bias broadcast over rows)", () => {
+    const [rows, cols] = [5, 3];
+    const r = proj(rows * cols);
+    checkOp({
+      name: "add-broadcast",
+      shapes: [[rows, cols], [cols]],
+      forward: ([a, b]) => sum(mul(add(a, b), tensor(Float32Array.from(r), [rows, cols]))),
+      reference: ([a, b]) => a.reduce((s, x, i) => s + (x + b[i % cols]) * r[i], 0),
+      formula: () => {
+        const db = new Float64Array(cols);
+        r.forEach((x, i) => (db[i % cols] += x));
+        return [r.slice(), db];
+      },
+    }, rng);
+  });
+
+  it("mul", () => {
+    checkOp({
+      name: "mul",
+      shapes: [[2, 5], [2, 5]],
+      forward: ([a, b]) => sum(mul(a, b)),
+      reference: ([a, b]) => a.reduce((s, x, i) => s + x * b[i], 0),
+      formula: ([a, b]) => [b.slice(), a.slice()],
+    }, rng);
+  });
+
+  it("scale", () => {
+    const r = proj(6);
+    checkOp({
+      name: "scale",
+      shapes: [[6]],
+      forward: ([a]) => sum(mul(scale(a, -1.5), tensor(Float32Array.from(r)))),
+      reference: ([a]) => a.reduce((s, x, i) => s - 1.5 * x * r[i], 0),
+      formula: () => [r.map((x) => -1.5 * x)],
+    }, rng);
+  });
+
+  it("relu", () => {
+    const r = proj(20);
+    checkOp({
+      name: "relu",
+      shapes: [[4, 5]],
+      avoidZero: true,
+      forward: ([a]) => sum(mul(relu(a), tensor(Float32Array.from(r), [4, 5]))),
+      reference: ([a]) => a.reduce((s, x, i) => s + Math.max(x, 0) * r[i], 0),
+      formula: ([a]) => [a.map((x, i) => (x > 0 ? r[i] : 0))],
+    }, rng);
+  });
+
+  it("sum and mean", () => {
+    checkOp({
+      name: "mean",
+      shapes: [[3, 7]],
+      forward: ([a]) => add(mean(a), scale(sum(a), 0.5)),
+      reference: ([a]) => a.reduce((s, x) => s + x, 0) * (1 / 21 + 0.5),
+      formula: ([a]) => [a.map(() => 1 / 21 + 0.5)],
+    }, rng);
+  });
+
+  it("crossEntropy", () => {
+    const [rows, cols] = [6, 10];
+    const labels = [3, 0, 9, 9, 1, 5];
+    const softmaxRows = (x: Float64Array): Float64Array => {
+      const p = new Float64Array(x.length);
+      for (let r = 0; r < rows; r++) {
+        const row = x.subarray(r * cols, (r + 1) * cols);
+        const m = Math.max(...row);
+        const z = row.reduce((s, v) => s + Math.exp(v - m), 0);
+        row.forEach((v, c) => (p[r * cols + c] = Math.exp(v - m) / z));
+      }
+      return p;
+    };
+    checkOp({
+      name: "crossEntropy",
+      shapes: [[rows, cols]],
+      forward: ([x]) => crossEntropy(scale(x, 3), labels),
+      reference: ([x]) => {
+        const p = softmaxRows(x.map((v) => 3 * v));
+        return -labels.reduce((s, l, r) => s + Math.log(p[r * cols + l]), 0) / rows;
+      },
+      // d/dx = 3 · (softmax(3x) − onehot) / rows
+      formula: ([x]) => {
+        const p = softmaxRows(x.map((v) => 3 * v));
+        labels.forEach((l, r) => (p[r * cols + l] -= 1));
+        return [p.map((v) => (3 * v) / rows)];
+      },
+    }, rng);
+  });
+});
+
+describe("autograd behaviour", () => {
+  it("gradients accumulate across backward calls and through shared inputs", () => {
+    tidy(() => {
+      const x = tensor([1, -2, 3], [3], { requiresGrad: true });
+      sum(add(x, x)).backward(); // x used twice: gradient 2
+      expect(Array.from(x.grad!.view())).toEqual([2, 2, 2]);
+      sum(x).backward();
+      expect(Array.from(x.grad!.view())).toEqual([3, 3, 3]);
+      x.zeroGrad();
+      expect(Array.from(x.grad!.view())).toEqual([0, 0, 0]);
+    });
+  });
+
+  it("a two-layer MLP's gradients match finite differences end to end", () => {
+    const rng = new Random(5);
+    const [batch, inputs, hidden, classes] = [4, 6, 5, 3];
+    const labels = [0, 2, 1, 2];
+    const xs = Float64Array.from(randomArray(rng, batch * inputs));
+    const params = [[inputs, hidden], [hidden], [hidden, classes], [classes]].map((s) => ({
+      shape: s, values: Float64Array.from(randomArray(rng, s.reduce((a, b) => a * b, 1))),
+    }));
+    const reference = (p: Float64Array[]): number => {
+      const [w1, b1, w2, b2] = p;
+      let loss = 0;
+      for (let r = 0; r < batch; r++) {
+        const h = new Float64Array(hidden);
+        for (let j = 0; j < hidden; j++) {
+          let s = b1[j];
+          for (let i = 0; i < inputs; i++) s += xs[r * inputs + i] * w1[i * hidden + j];
+          h[j] = Math.max(s, 0);
+        }
+        const z = new Float64Array(classes);
+        for (let c = 0; c < classes; c++) {
+          let s = b2[c];
+          for (let j = 0; j < hidden; j++) s += h[j] * w2[j * classes + c];
+          z[c] = s;
+        }
+        const m = Math.max(...z);
+        loss += m + Math.log(z.reduce((s, v) => s + Math.exp(v - m), 0)) - z[labels[r]];
+      }
+      return loss / batch;
+    };
+    tidy(() => {
+      const ps = params.map((p) => tensor(Float32Array.from(p.values), p.shape, { requiresGrad: true }));
+      const x = tensor(Float32Array.from(xs), [batch, inputs]);
+      const loss = crossEntropy(add(matmul(relu(add(matmul(x, ps[0]), ps[1])), ps[2]), ps[3]), labels);
+      expect(loss.item()).toBeCloseTo(reference(params.map((p) => p.values)), 5);
+      loss.backward();
+      ps.forEach((t, i) => {
+        const numeric = numericGradient((v) => reference(params.map((p, j) => (j === i ? v : p.values))), params[i].values.slice());
+        expect(maxRelError(t.grad!.view(), numeric)).toBeLessThan(1e-4);
+      });
+    });
+  });
+
+  it("noGrad records no graph", () => {
+    tidy(() => {
+      const w = tensor([[1, 2], [3, 4]], undefined, { requiresGrad: true });
+      const out = noGrad(() => sum(matmul(w, w)));
+      expect(out.requiresGrad).toBe(false);
+      expect(out.parents.length).toBe(0);
+      expect(() => out.backward()).toThrow(/does not depend on any tensor with requiresGrad/);
+    });
+  });
+
+  it("toArray follows the shape", () => {
+    tidy(() => {
+      expect(tensor([[1, 2, 3], [4, 5, 6]]).toArray()).toEqual([[1, 2, 3], [4, 5, 6]]);
+      expect(tensor(new Float32Array([1, 2, 3, 4]), [2, 2]).toArray()).toEqual([[1, 2], [3, 4]]);
+    });
+  });
+});
+
+describe("bad input gets a clear error naming the op and shapes", () => {
+  it("shape mismatches", () => {
+    tidy(() => {
+      const a = tensor(new Float32Array(6), [2, 3]);
+      const b = tensor(new Float32Array(8), [4, 2]);
+      expect(() => matmul(a, b)).toThrow("matmul: inner dimensions differ: a is [2, 3] and b is [4, 2] (3 ≠ 4)");
+      expect(() => matmul(a, tensor([1, 2, 3]))).toThrow("matmul: b must be a matrix (2-D), got shape [3]");
+      expect(() => add(a, b)).toThrow(/add: shapes \[2, 3\] and \[4, 2\] do not match/);
+      expect(() => crossEntropy(a, [0])).toThrow("crossEntropy: 1 labels for 2 rows of logits [2, 3]");
+      expect(() => crossEntropy(a, [0, 3])).toThrow("crossEntropy: label 3 at row 1 is not a class index in [0, 3)");
+      expect(() => crossEntropy(a, [0, Number.NaN])).toThrow(/label NaN at row 1/);
+      expect(() => tensor([1, 2, 3], [2, 2])).toThrow("tensor: 3 values do not fit shape [2, 2] (4 elements)");
+      expect(() => tensor([[1, 2], [3]])).toThrow(/ragged/);
+    });
+  });
+
+  it("backward from a non-scalar", () => {
+    tidy(() => {
+      const a = tensor([1, 2, 3], [3], { requiresGrad: true });
+      expect(() => relu(a).backward()).toThrow("backward: needs a scalar (one element), got shape [3] from relu; reduce it with sum() or mean() first");
+    });
+  });
+
+  it("use after dispose", () => {
+    const a = tensor([[1, 2], [3, 4]]);
+    a.dispose();
+    expect(() => matmul(a, a)).toThrow("use of a disposed tensor (made by tensor, shape [2, 2])");
+    expect(() => a.toArray()).toThrow(/disposed/);
+  });
+});
+
+describe("memory", () => {
+  it("survives memory growth in the middle of a computation", () => {
+    const e = engine();
+    tidy(() => {
+      const rng = new Random(11);
+      const w = tensor(randomArray(rng, 64 * 32), [64, 32], { requiresGrad: true });
+      const x = tensor(randomArray(rng, 16 * 64), [16, 64]);
+      const hidden = relu(matmul(x, w));
+      const before = e.memory.buffer.byteLength;
+      const big = tensor(new Float32Array(before / 4 + 1000), [before / 4 + 1000]); // forces growth
+      expect(e.memory.buffer.byteLength).toBeGreaterThan(before);
+      big.dispose();
+      const loss = mean(hidden);
+      loss.backward();
+      // recompute in float64 and compare
+      const xv = x.data(), wv = w.data();
+      const grad = new Float64Array(64 * 32);
+      for (let r = 0; r < 16; r++) for (let j = 0; j < 32; j++) {
+        let s = 0;
+        for (let i = 0; i < 64; i++) s += xv[r * 64 + i] * wv[i * 32 + j];
+        if (s > 0) for (let i = 0; i < 64; i++) grad[i * 32 + j] += xv[r * 64 + i] / (16 * 32);
+      }
+      expect(maxRelError(w.grad!.view(), grad)).toBeLessThan(1e-5);
+    });
+  });
+
+  it("a training step in tidy() reaches a steady state with no new memory", () => {
+    const e = engine();
+    const rng = new Random(12);
+    const w = tensor(randomArray(rng, 784 * 30, 0.05), [784, 30], { requiresGrad: true });
+    const b = tensor(new Float32Array(30), [30], { requiresGrad: true });
+    const x = tensor(randomArray(rng, 60 * 784), [60, 784]);
+    const labels = Array.from({ length: 60 }, (_, i) => i % 30);
+    const step = (): void => tidy(() => {
+      const loss = crossEntropy(add(matmul(x, w), b), labels);
+      loss.backward();
+      e.kernels.axpy(-0.1, w.grad!.ptr, w.ptr, w.size);
+      w.zeroGrad();
+      b.zeroGrad();
+    });
+    step();
+    step();
+    const settled = e.allocator.stats();
+    for (let i = 0; i < 20; i++) step();
+    const after = e.allocator.stats();
+    expect(after.heapTop).toBe(settled.heapTop);
+    expect(after.liveBlocks).toBe(settled.liveBlocks);
+    [w, b, x].forEach((t) => t.dispose());
+  });
+});
