@@ -1,0 +1,173 @@
+// `ticket find`: the lottery — iterative magnitude pruning with rewinding and controls, with
+// reports, per-round checkpoints and --resume.
+import { join } from "node:path";
+import { Command, Option } from "commander";
+import { ready } from "../engine/engine.js";
+import { paperRates, type Arm, type LotteryConfig, validateLotteryConfig } from "../lottery/config.js";
+import { findTicket, type LotteryState, type RoundResult } from "../lottery/find.js";
+import { accuracyChart, earlyStopChart, resultsCsv, summaryTable } from "../lottery/report.js";
+import { writeFileAtomic, writeJsonAtomic } from "../node/atomic-write.js";
+import { loadSavedRun, saveRound } from "../node/checkpoint.js";
+import { validateTrainConfig } from "../train/train.js";
+import { addTrainingOptions, integer, modelSpec, number, trainConfig, wasmVariant, type CommonOptions } from "./options.js";
+import { makeProgress } from "./progress.js";
+import { runtimeInfo } from "./runtime-info.js";
+import { dataChoice, loadSplits, type DataChoice } from "./splits.js";
+import { UsageError } from "./usage-error.js";
+
+interface FindOptions extends CommonOptions {
+  rounds: string;
+  targetSparsity?: string;
+  tolerance?: string;
+  rewind: string;
+  strategy: string;
+  pruneRate: string;
+  outputRate: string;
+  layerRates?: string;
+  oneShot?: string;
+  controls: string;
+  resume?: string;
+}
+
+/** The default search (what `npm start` runs): the paper's LeNet-300-100 protocol, shortened to minutes. */
+export const FIND_DEFAULTS = { iterations: 5000, rounds: 12 };
+
+export function findCommand(): Command {
+  const cmd = new Command("find").description("find a winning ticket by iterative magnitude pruning (Frankle & Carbin, 2019)");
+  addTrainingOptions(cmd, { iterations: FIND_DEFAULTS.iterations, out: "runs/find", testCurve: false });
+  cmd
+    .option("--rounds <n>", "pruning rounds after the dense round", String(FIND_DEFAULTS.rounds))
+    .option("--target-sparsity <fraction>", "stop once the fraction of weights remaining is at or below this (e.g. 0.07)")
+    .option("--tolerance <fraction>", "stop once early-stop validation accuracy falls more than this below dense (e.g. 0.005)")
+    .option("--rewind <k>", "reset survivors to the weights at iteration k of round 0 instead of θ0", "0")
+    .addOption(new Option("--strategy <s>", "layerwise or global magnitude pruning").default("layerwise"))
+    .option("--prune-rate <fraction>", "fraction of remaining weights pruned per round (hidden layers; all layers when global)", "0.2")
+    .option("--output-rate <fraction>", "fraction pruned per round in the output layer (layer-wise)", "0.1")
+    .option("--layer-rates <list>", "per-layer rates, e.g. fc1.weight=0.3,fc2.weight=0.2 (override the two above)")
+    .option("--one-shot <fraction>", "prune to this fraction remaining in one step after the dense round, then train")
+    .option("--controls <list>", "control arms: reinit, random, both (reinit,random) or none", "reinit")
+    .option("--resume <dir>", "continue an interrupted search in <dir> from its last complete round (other flags are taken from the saved run)");
+  return cmd.action(async (o: FindOptions) => {
+    const variant = wasmVariant(o);
+    let config: LotteryConfig;
+    let data: DataChoice;
+    let resume: ReturnType<typeof loadSavedRun> | undefined;
+    let out = o.out;
+    if (o.resume) {
+      resume = loadSavedRun(o.resume);
+      config = resume.config;
+      data = (resume.config as LotteryConfig & { data: DataChoice }).data;
+      out = o.resume;
+    } else {
+      data = dataChoice(o);
+      config = lotteryConfig(o, data);
+    }
+    const engine = await ready({ variant });
+    const splits = loadSplits(data);
+    try {
+      if (!o.resume) {
+        config.spec = modelSpec(o, splits.features, splits.classes);
+        if (!o.layerRates) config.layerRates = paperRates(config.spec, config.globalRate, rate("--output-rate", o.outputRate));
+      }
+      validateLotteryConfig(config);
+      validateTrainConfig(config.train, splits);
+    } catch (error) {
+      throw error instanceof UsageError ? error : new UsageError((error as Error).message);
+    }
+
+    const progress = makeProgress(Boolean(o.quiet) || Boolean(o.json));
+    const started = Date.now();
+    let priorSeconds = 0;
+    const writeReports = (state: LotteryState, final: boolean): void => {
+      const report = {
+        command: "find",
+        config,
+        engine: { variant: engine.variant, ...runtimeInfo() },
+        completedRounds: state.completedRounds,
+        stopReason: state.stopReason,
+        finished: final,
+        totalSeconds: priorSeconds + (Date.now() - started) / 1000,
+        results: state.results,
+      };
+      writeJsonAtomic(join(out, "results.json"), report);
+      writeFileAtomic(join(out, "results.csv"), resultsCsv(state.results));
+      writeFileAtomic(join(out, "accuracy.svg"), accuracyChart(state.results));
+      writeFileAtomic(join(out, "early-stop.svg"), earlyStopChart(state.results));
+    };
+    if (resume) {
+      priorSeconds = resume.state.results.reduce((s, r) => s + r.seconds, 0);
+      progress.log(`resuming ${out} after round ${resume.state.completedRounds - 1}`);
+    }
+    progress.start(1, "round 0 ticket");
+    let lastLabel = "";
+    const state = findTicket(splits, config, {
+      onProgress: (p) => {
+        const label = `round ${p.round} ${p.arm}`;
+        if (label !== lastLabel) {
+          lastLabel = label;
+          progress.start(p.total, label);
+        }
+        if (p.iteration % 10 === 0) {
+          progress.update(p.done, { label, loss: p.loss.toFixed(4), valAcc: p.valAccuracy === null ? "-" : `${(p.valAccuracy * 100).toFixed(2)}%` });
+        }
+      },
+      onRunDone: (r: RoundResult) => {
+        progress.log(`round ${String(r.round).padStart(2)} ${r.arm.padEnd(6)} ${(r.remaining * 100).toFixed(1).padStart(5)}% remaining: test ${(r.earlyStopTestAccuracy * 100).toFixed(2)}% at early stop (iteration ${r.earlyStopIteration}), ${r.stepsPerSecond.toFixed(0)} steps/s`);
+      },
+      onRoundDone: (s, checkpoint) => {
+        saveRound(out, config, s, checkpoint);
+        writeReports(s, false);
+      },
+    }, resume ? { state: resume.state, checkpoint: resume.checkpoint } : undefined);
+    progress.stop();
+    writeReports(state, true);
+    if (o.json) {
+      console.log(JSON.stringify({ out, stopReason: state.stopReason, results: state.results.map(({ curve: _curve, ...rest }) => rest) }));
+    } else if (!o.quiet) {
+      console.log(`\n${summaryTable(state.results)}\n`);
+      console.log(`stopped: ${state.stopReason}`);
+      console.log(`wrote ${join(out, "results.json")}, results.csv, accuracy.svg, early-stop.svg and checkpoints/ (export a ticket with: ticket export ${out} --round N)`);
+    }
+  });
+}
+
+const rate = (flag: string, text: string): number => number(flag, text, (v) => v >= 0 && v < 1, "a fraction in [0, 1)");
+
+/** The search as the flags describe it; the model spec and default layer rates are filled in once the data's shape is known. */
+function lotteryConfig(o: FindOptions, data: DataChoice): LotteryConfig & { data: DataChoice } {
+  if (o.strategy !== "layerwise" && o.strategy !== "global") throw new UsageError(`unknown --strategy "${o.strategy}" (choose layerwise or global)`);
+  const hiddenRate = rate("--prune-rate", o.pruneRate);
+  rate("--output-rate", o.outputRate);
+  const layerRates: Record<string, number> = {};
+  if (o.layerRates) {
+    for (const part of o.layerRates.split(",")) {
+      const [name, value] = part.split("=");
+      if (!name || value === undefined || !/^fc\d+\.weight$/.test(name.trim())) {
+        throw new UsageError(`--layer-rates: "${part}" is not of the form fcN.weight=rate`);
+      }
+      layerRates[name.trim()] = rate(`--layer-rates ${name.trim()}`, value.trim());
+    }
+  }
+  const controlsText = o.controls.trim();
+  let controls: Arm[] = [];
+  if (controlsText === "both") controls = ["reinit", "random"];
+  else if (controlsText !== "none" && controlsText !== "") {
+    controls = controlsText.split(",").map((c) => c.trim()) as Arm[];
+    for (const c of controls) if (c !== "reinit" && c !== "random") throw new UsageError(`--controls: unknown control "${c}" (choose reinit, random, both or none)`);
+  }
+  return {
+    spec: { inputs: 784, hidden: [300, 100], classes: 10 },
+    train: trainConfig(o),
+    seed: data.seed,
+    strategy: o.strategy,
+    layerRates,
+    globalRate: hiddenRate,
+    rounds: integer("--rounds", o.rounds, 0),
+    targetRemaining: o.targetSparsity === undefined ? undefined : number("--target-sparsity", o.targetSparsity, (v) => v > 0 && v <= 1, "a fraction remaining in (0, 1]"),
+    tolerance: o.tolerance === undefined ? undefined : number("--tolerance", o.tolerance, (v) => v >= 0 && v <= 1, "a fraction in [0, 1]"),
+    rewind: integer("--rewind", o.rewind, 0),
+    oneShot: o.oneShot === undefined ? undefined : number("--one-shot", o.oneShot, (v) => v > 0 && v < 1, "a fraction remaining in (0, 1)"),
+    controls,
+    data,
+  };
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// The `ticket` command line: train, find, export. Mistakes in the command line exit with code 2
+// and one clear line; failures while running exit with code 1 and one clear line (no stack
+// trace unless WT_DEBUG is set).
+import { Command, CommanderError } from "commander";
+import { trainCommand } from "./train-command.js";
+import { findCommand } from "./find-command.js";
+import { exportCommand } from "./export-command.js";
+import { UsageError } from "./usage-error.js";
+
+const program = new Command("ticket")
+  .description("winning-ticket: find lottery tickets (sparse, trainable subnetworks) with WebAssembly SIMD")
+  .version("0.1.0")
+  .showHelpAfterError("(run with --help for usage)")
+  .exitOverride();
+for (const cmd of [trainCommand(), findCommand(), exportCommand()]) program.addCommand(cmd.exitOverride().showHelpAfterError("(run with --help for usage)"));
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // help and version "errors" are normal exits; commander already printed the message
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  }
+  if (error instanceof UsageError) {
+    process.stderr.write(`ticket: ${error.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`ticket: ${(error as Error).message}\n`);
+  if (process.env.WT_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,63 @@
+// `ticket train`: trains one dense network and writes result.json.
+import { join } from "node:path";
+import { Command } from "commander";
+import { ready } from "../engine/engine.js";
+import { Mlp } from "../nn/mlp.js";
+import { train, validateTrainConfig } from "../train/train.js";
+import { writeJsonAtomic } from "../node/atomic-write.js";
+import { addTrainingOptions, modelSpec, trainConfig, wasmVariant, type CommonOptions } from "./options.js";
+import { dataChoice, loadSplits } from "./splits.js";
+import { makeProgress } from "./progress.js";
+import { UsageError } from "./usage-error.js";
+import { runtimeInfo } from "./runtime-info.js";
+
+export function trainCommand(): Command {
+  const cmd = new Command("train").description("train one dense network on MNIST-format data and write result.json");
+  addTrainingOptions(cmd, { iterations: 10_000, out: "runs/train", testCurve: true });
+  return cmd.action(async (o: CommonOptions) => {
+    const config = trainConfig(o);
+    const data = dataChoice(o);
+    const variant = wasmVariant(o);
+    const engine = await ready({ variant });
+    const splits = loadSplits(data);
+    const spec = modelSpec(o, splits.features, splits.classes);
+    try {
+      validateTrainConfig(config, splits);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    const progress = makeProgress(Boolean(o.quiet) || Boolean(o.json));
+    const model = new Mlp(spec, data.seed);
+    progress.start(config.iterations, `train ${spec.inputs}-${spec.hidden.join("-")}-${spec.classes}`);
+    let valAcc = "-";
+    const started = Date.now();
+    const result = train(model, splits, config, {
+      onStep: (it, loss) => progress.update(it, { loss: loss.toFixed(4), valAcc }),
+      onEval: (p) => (valAcc = `${(p.valAccuracy * 100).toFixed(2)}%`),
+    });
+    progress.stop();
+    const report = {
+      command: "train",
+      config: { model: spec, ...config, seed: data.seed, data: data.dir, validation: data.validation, trainSubset: data.trainSubset, normalize: data.normalize },
+      engine: { variant: engine.variant, ...runtimeInfo() },
+      earlyStop: result.earlyStop,
+      final: result.final,
+      curve: result.curve,
+      timing: {
+        wallSeconds: (Date.now() - started) / 1000, trainSeconds: result.trainSeconds, evalSeconds: result.evalSeconds,
+        stepsPerSecond: result.stepsPerSecond, samplesPerSecond: result.stepsPerSecond * config.batchSize,
+        peakRssMB: process.resourceUsage().maxRSS / 1024,
+      },
+    };
+    const path = join(o.out, "result.json");
+    writeJsonAtomic(path, report);
+    if (o.json) {
+      console.log(JSON.stringify(report));
+    } else if (!o.quiet) {
+      const es = result.earlyStop;
+      console.log(`early stop at iteration ${es.iteration}: validation loss ${es.valLoss.toFixed(4)}, validation accuracy ${(es.valAccuracy * 100).toFixed(2)}%, test accuracy ${(es.testAccuracy * 100).toFixed(2)}%`);
+      console.log(`final (iteration ${result.final.iteration}): test accuracy ${(result.final.testAccuracy * 100).toFixed(2)}%`);
+      console.log(`${result.stepsPerSecond.toFixed(0)} training steps/s (${engine.variant}); wrote ${path}`);
+    }
+  });
+}

@@ -1,0 +1,92 @@
+// Turns examples into input tensors: pixels are gathered into a staging block in wasm memory and
+// scaled to f32 there, one batch at a time, into a tensor that is reused for every batch.
+import { engine } from "../engine/engine.js";
+import { Tensor } from "../autograd/tensor.js";
+import type { Random } from "../random.js";
+import type { Examples } from "./dataset.js";
+
+export interface PixelScaling {
+  /** input = pixel · scale + shift. [0, 1] by default: scale 1/255, shift 0. */
+  scale: number;
+  shift: number;
+}
+
+export const UNIT_SCALING: PixelScaling = { scale: 1 / 255, shift: 0 };
+
+/** Standardises with the training set's pixel mean and standard deviation (the --normalize flag). */
+export function standardScaling(examples: Examples): PixelScaling {
+  const { data, indices } = examples;
+  let sum = 0, sumSq = 0;
+  for (const r of indices) {
+    const row = data.images.subarray(r * data.features, (r + 1) * data.features);
+    for (let i = 0; i < row.length; i++) {
+      sum += row[i];
+      sumSq += row[i] * row[i];
+    }
+  }
+  const n = indices.length * data.features;
+  const mean = sum / n;
+  const std = Math.sqrt(Math.max(sumSq / n - mean * mean, 1e-12));
+  return { scale: 1 / std, shift: -mean / std };
+}
+
+/** A reusable input block: fills `inputs` (rows × features) and `labels` from chosen example rows. */
+export class BatchLoader {
+  readonly inputs: Tensor;
+  readonly labels: Int32Array;
+  private readonly staging: number;
+
+  constructor(readonly examples: Examples, readonly rows: number, readonly scaling: PixelScaling = UNIT_SCALING) {
+    const { features } = examples.data;
+    this.inputs = new Tensor([rows, features], false, "batch inputs", false);
+    this.labels = new Int32Array(rows);
+    this.staging = engine().allocator.alloc(rows * features);
+  }
+
+  /** Loads examples.indices[order[start .. start+count)] (count ≤ rows); returns count. */
+  load(order: ArrayLike<number>, start: number, count: number): number {
+    const e = engine();
+    const { data, indices } = this.examples;
+    const f = data.features;
+    const bytes = e.u8(this.staging, count * f);
+    for (let i = 0; i < count; i++) {
+      const r = indices[order[start + i]];
+      bytes.set(data.images.subarray(r * f, (r + 1) * f), i * f);
+      this.labels[i] = data.labels[r];
+    }
+    e.kernels.bytesToFloat(this.staging, this.inputs.ptr, count * f, this.scaling.scale, this.scaling.shift);
+    return count;
+  }
+
+  dispose(): void {
+    this.inputs.dispose();
+    engine().allocator.release(this.staging, this.rows * this.examples.data.features);
+  }
+}
+
+/** An endless stream of shuffled minibatches: a new seeded permutation every epoch. */
+export class MinibatchStream {
+  private order: Int32Array;
+  private position: number;
+  epoch = 0;
+
+  constructor(private readonly loader: BatchLoader, private readonly rng: Random) {
+    const n = loader.examples.indices.length;
+    if (loader.rows > n) throw new Error(`batch size ${loader.rows} is larger than the ${n} training examples`);
+    this.order = Int32Array.from({ length: n }, (_, i) => i);
+    this.position = n; // shuffle on first use
+  }
+
+  /** Loads the next full batch into the loader's inputs and labels. */
+  next(): void {
+    const n = this.order.length;
+    if (this.position + this.loader.rows > n) {
+      // Drop the partial tail so every step sees a full batch, as the paper's loader does.
+      this.rng.shuffle(this.order);
+      this.position = 0;
+      this.epoch++;
+    }
+    this.loader.load(this.order, this.position, this.loader.rows);
+    this.position += this.loader.rows;
+  }
+}

@@ -1,0 +1,208 @@
+// Iterative magnitude pruning (Frankle & Carbin, ICLR 2019): train the dense network from θ0;
+// then, each round, prune the smallest-magnitude fraction of the remaining weights, reset the
+// survivors to θ0 (or to θK, the weights at iteration K of round 0: rewinding) and train again
+// with the mask fixed. Controls run beside each round: the same mask from a fresh random init
+// (reinit), and a random mask with the same per-layer counts from the same reset point (random).
+import { Mlp } from "../nn/mlp.js";
+import { Random } from "../random.js";
+import { SplitEvaluators, train, validateTrainConfig, type EvalPoint, type Splits, type TrainResult } from "../train/train.js";
+import { validateLotteryConfig, type Arm, type LotteryConfig } from "./config.js";
+import { density, magnitudePrune, pruneToFraction, randomMask } from "./masks.js";
+
+export interface RoundResult {
+  arm: Arm;
+  round: number;
+  /** Fraction of prunable weights remaining, overall and per layer. */
+  remaining: number;
+  remainingByLayer: Record<string, number>;
+  kept: number;
+  earlyStopIteration: number;
+  earlyStopValLoss: number;
+  earlyStopValAccuracy: number;
+  earlyStopTestAccuracy: number;
+  finalValAccuracy: number;
+  finalTestAccuracy: number;
+  curve: EvalPoint[];
+  seconds: number;
+  stepsPerSecond: number;
+}
+
+export type Weights = Map<string, Float32Array>;
+
+/** Everything needed to continue after a completed round. */
+export interface LotteryCheckpoint {
+  round: number;
+  theta0: Weights;
+  /** θK when rewinding (K > 0), else null. */
+  rewind: Weights | null;
+  /** The ticket's masks in this round. */
+  masks: Weights;
+  /** The ticket's weights after this round's training. */
+  trained: Weights;
+  /** Masks of the random-pruning control in this round, if it ran. */
+  randomMasks: Weights | null;
+}
+
+export interface LotteryState {
+  results: RoundResult[];
+  /** Rounds 0 .. completedRounds − 1 are done, every arm. */
+  completedRounds: number;
+  stopReason: string | null;
+}
+
+export interface LotteryProgress {
+  arm: Arm;
+  round: number;
+  iteration: number;
+  /** Iterations done and planned across the whole search (for an overall ETA). */
+  done: number;
+  total: number;
+  loss: number;
+  valAccuracy: number | null;
+}
+
+export interface LotteryHooks {
+  onProgress?(p: LotteryProgress): void;
+  onRunDone?(r: RoundResult): void;
+  onRoundDone?(state: LotteryState, checkpoint: LotteryCheckpoint): void;
+}
+
+/** The number of pruning rounds that will run (at most config.rounds; fewer if a target is reached). */
+export function plannedRounds(config: LotteryConfig): number {
+  if (config.oneShot !== undefined) return 1;
+  if (config.targetRemaining === undefined) return config.rounds;
+  const sizes = [config.spec.inputs, ...config.spec.hidden, config.spec.classes];
+  const layers = sizes.slice(1).map((out, i) => ({ name: `fc${i + 1}.weight`, size: sizes[i] * out, kept: sizes[i] * out }));
+  const total = layers.reduce((n, l) => n + l.size, 0);
+  for (let r = 1; r <= config.rounds; r++) {
+    if (config.strategy === "global") {
+      const kept = layers.reduce((n, l) => n + l.kept, 0);
+      const after = kept - Math.round(config.globalRate * kept);
+      layers.forEach((l) => (l.kept = (l.kept * after) / kept));
+    } else {
+      layers.forEach((l) => (l.kept -= Math.round((config.layerRates[l.name] ?? 0) * l.kept)));
+    }
+    if (layers.reduce((n, l) => n + l.kept, 0) / total <= config.targetRemaining + 1e-12) return r;
+  }
+  return config.rounds;
+}
+
+function masksOf(model: Mlp): Weights {
+  return new Map(model.prunable().map((p) => [p.name, p.ensureMask().data()]));
+}
+
+function setMasks(model: Mlp, masks: Weights): void {
+  for (const p of model.prunable()) {
+    const m = masks.get(p.name);
+    if (!m) throw new Error(`checkpoint has no mask for ${p.name}`);
+    p.ensureMask().set(m);
+  }
+}
+
+export function findTicket(splits: Splits, config: LotteryConfig, hooks: LotteryHooks = {}, resume?: { state: LotteryState; checkpoint: LotteryCheckpoint }): LotteryState {
+  validateLotteryConfig(config);
+  validateTrainConfig(config.train, splits);
+  const model = new Mlp(config.spec, config.seed);
+  const evaluators = new SplitEvaluators(splits);
+  const planned = plannedRounds(config);
+  const controls = config.controls;
+  const totalIterations = config.train.iterations * (1 + planned * (1 + controls.length));
+  const state: LotteryState = resume
+    ? { results: [...resume.state.results], completedRounds: resume.state.completedRounds, stopReason: resume.state.stopReason }
+    : { results: [], completedRounds: 0, stopReason: null };
+  let done = state.results.length * config.train.iterations;
+
+  let theta0: Weights;
+  let rewind: Weights | null = null;
+  if (resume) {
+    theta0 = resume.checkpoint.theta0;
+    rewind = resume.checkpoint.rewind;
+    setMasks(model, resume.checkpoint.masks);
+    model.restore(resume.checkpoint.trained);
+  } else {
+    theta0 = model.snapshot();
+  }
+
+  const run = (arm: Arm, round: number): RoundResult => {
+    let lastValAccuracy: number | null = null;
+    const result: TrainResult = train(model, splits, config.train, {
+      onStep: (iteration, loss) => {
+        if (arm === "ticket" && round === 0 && config.rewind > 0 && iteration === config.rewind) rewind = model.snapshot();
+        done++;
+        hooks.onProgress?.({ arm, round, iteration, done, total: totalIterations, loss, valAccuracy: lastValAccuracy });
+      },
+      onEval: (p) => (lastValAccuracy = p.valAccuracy),
+    }, evaluators);
+    const d = density(model.prunable());
+    const r: RoundResult = {
+      arm, round, remaining: d.remaining, remainingByLayer: d.byLayer, kept: d.kept,
+      earlyStopIteration: result.earlyStop.iteration,
+      earlyStopValLoss: result.earlyStop.valLoss,
+      earlyStopValAccuracy: result.earlyStop.valAccuracy,
+      earlyStopTestAccuracy: result.earlyStop.testAccuracy,
+      finalValAccuracy: result.final.valAccuracy,
+      finalTestAccuracy: result.final.testAccuracy,
+      curve: result.curve,
+      seconds: result.trainSeconds + result.evalSeconds,
+      stepsPerSecond: result.stepsPerSecond,
+    };
+    state.results.push(r);
+    hooks.onRunDone?.(r);
+    return r;
+  };
+
+  try {
+    if (state.stopReason) return state;
+    for (let round = state.completedRounds; round <= planned; round++) {
+      let randomMasks: Weights | null = null;
+      if (round > 0) {
+        // the model holds the previous round's trained ticket and its masks
+        if (config.oneShot !== undefined) pruneToFraction(model.prunable(), config.strategy, config.oneShot);
+        else magnitudePrune(model.prunable(), config.strategy, config.layerRates, config.globalRate);
+      }
+      const resetPoint = config.rewind > 0 && rewind ? rewind : theta0;
+      const ticketMasks = masksOf(model);
+      if (round > 0) model.restore(resetPoint);
+      const ticket = run("ticket", round);
+      const trained = model.snapshot();
+
+      if (round > 0) {
+        for (const arm of controls) {
+          if (arm === "reinit") {
+            const fresh = new Mlp(config.spec, config.seed, 1000 + round);
+            const values = fresh.snapshot();
+            fresh.dispose();
+            setMasks(model, ticketMasks);
+            model.restore(values);
+          } else {
+            const rng = new Random(config.seed, 2000 + round);
+            randomMasks = new Map(model.prunable().map((p) => {
+              const kept = Math.round(ticketMasks.get(p.name)!.reduce((a, b) => a + b, 0));
+              return [p.name, randomMask(p.value.size, kept, rng)];
+            }));
+            setMasks(model, randomMasks);
+            model.restore(resetPoint);
+          }
+          run(arm, round);
+        }
+        setMasks(model, ticketMasks);
+        model.restore(trained);
+      }
+
+      state.completedRounds = round + 1;
+      const dense = state.results.find((r) => r.arm === "ticket" && r.round === 0)!;
+      if (config.oneShot !== undefined && round === 1) state.stopReason = `one-shot pruning to ${(config.oneShot * 100).toFixed(1)}% done`;
+      else if (config.targetRemaining !== undefined && ticket.remaining <= config.targetRemaining + 1e-12) {
+        state.stopReason = `target reached: ${(ticket.remaining * 100).toFixed(2)}% of weights remaining ≤ ${(config.targetRemaining * 100).toFixed(2)}%`;
+      } else if (config.tolerance !== undefined && round > 0 && dense.earlyStopValAccuracy - ticket.earlyStopValAccuracy > config.tolerance) {
+        state.stopReason = `accuracy fell ${((dense.earlyStopValAccuracy - ticket.earlyStopValAccuracy) * 100).toFixed(2)} points below dense (tolerance ${(config.tolerance * 100).toFixed(2)})`;
+      } else if (round === planned) state.stopReason = `${planned} pruning rounds done`;
+      hooks.onRoundDone?.(state, { round, theta0, rewind, masks: ticketMasks, trained, randomMasks });
+      if (state.stopReason) break;
+    }
+    return state;
+  } finally {
+    evaluators.dispose();
+    model.dispose();
+  }
+}

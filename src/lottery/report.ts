@@ -1,0 +1,113 @@
+// Reports of a search: CSV rows, a plain-text summary table, and SVG charts in the manner of the
+// paper's figures (percent of weights remaining on a log axis, descending left to right).
+import type { RoundResult } from "./find.js";
+import type { Arm } from "./config.js";
+
+const ARM_LABEL: Record<Arm, string> = { ticket: "winning ticket", reinit: "random reinit", random: "random pruning" };
+const ARM_COLOR: Record<Arm, string> = { ticket: "#1f77b4", reinit: "#d62728", random: "#2ca02c" };
+
+export function resultsCsv(results: readonly RoundResult[]): string {
+  const layers = Object.keys(results[0]?.remainingByLayer ?? {});
+  const header = ["arm", "round", "percent_remaining", ...layers.map((l) => `percent_remaining_${l}`), "early_stop_iteration",
+    "early_stop_val_loss", "early_stop_val_accuracy", "early_stop_test_accuracy", "final_val_accuracy", "final_test_accuracy", "seconds", "steps_per_second"];
+  const rows = results.map((r) => [
+    r.arm, r.round, (r.remaining * 100).toFixed(3), ...layers.map((l) => (r.remainingByLayer[l] * 100).toFixed(3)), r.earlyStopIteration,
+    r.earlyStopValLoss.toFixed(5), r.earlyStopValAccuracy.toFixed(4), r.earlyStopTestAccuracy.toFixed(4), r.finalValAccuracy.toFixed(4),
+    r.finalTestAccuracy.toFixed(4), r.seconds.toFixed(2), r.stepsPerSecond.toFixed(1),
+  ].join(","));
+  return `${[header.join(","), ...rows].join("\n")}\n`;
+}
+
+/** One row per round: percent remaining, then early-stop test accuracy and iteration per arm. */
+export function summaryTable(results: readonly RoundResult[]): string {
+  const arms = [...new Set(results.map((r) => r.arm))];
+  const rounds = [...new Set(results.map((r) => r.round))].sort((a, b) => a - b);
+  const header = ["round", "% remaining", ...arms.flatMap((a) => [`${ARM_LABEL[a]} test acc`, "early stop it"])];
+  const rows = rounds.map((round) => {
+    const ticket = results.find((r) => r.round === round && r.arm === "ticket");
+    const cells = [String(round), ticket ? (ticket.remaining * 100).toFixed(1) : ""];
+    for (const arm of arms) {
+      const r = results.find((x) => x.round === round && x.arm === arm);
+      cells.push(r ? `${(r.earlyStopTestAccuracy * 100).toFixed(2)}%` : "—", r ? String(r.earlyStopIteration) : "—");
+    }
+    return cells;
+  });
+  const all = [header, ...rows];
+  const widths = header.map((_, c) => Math.max(...all.map((r) => r[c].length)));
+  const line = (r: string[]): string => r.map((v, c) => v.padStart(widths[c])).join("  ");
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+interface Series {
+  label: string;
+  color: string;
+  points: { x: number; y: number }[];
+}
+
+function escapeXml(s: string): string {
+  return s.replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!);
+}
+
+/** A line chart with a logarithmic, descending x axis (percent of weights remaining). */
+export function logLineChart(title: string, yLabel: string, series: Series[], yFormat: (v: number) => string): string {
+  const W = 720, H = 440, left = 70, right = 180, top = 40, bottom = 55;
+  const all = series.flatMap((s) => s.points);
+  if (all.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><text x="20" y="30">${escapeXml(title)}: no data</text></svg>\n`;
+  const xs = all.map((p) => Math.log10(p.x));
+  const xMax = Math.max(...xs), xMin = Math.min(...xs);
+  const xSpan = xMax - xMin || 1;
+  let yMin = Math.min(...all.map((p) => p.y)), yMax = Math.max(...all.map((p) => p.y));
+  const pad = (yMax - yMin) * 0.08 || Math.abs(yMax) * 0.01 || 1;
+  yMin -= pad;
+  yMax += pad;
+  // descending: the dense network (100%) on the left
+  const px = (x: number): number => left + ((xMax - Math.log10(x)) / xSpan) * (W - left - right);
+  const py = (y: number): number => top + ((yMax - y) / (yMax - yMin)) * (H - top - bottom);
+  const parts: string[] = [];
+  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
+  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
+  parts.push(`<text x="${W / 2 - right / 2 + left / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`);
+  for (let i = 0; i <= 5; i++) {
+    const y = yMin + ((yMax - yMin) * i) / 5;
+    parts.push(`<line x1="${left}" x2="${W - right}" y1="${py(y)}" y2="${py(y)}" stroke="#eee"/>`);
+    parts.push(`<text x="${left - 6}" y="${py(y) + 4}" text-anchor="end">${escapeXml(yFormat(y))}</text>`);
+  }
+  const ticks = [...new Set(all.map((p) => p.x))].sort((a, b) => b - a);
+  const step = Math.max(1, Math.ceil(ticks.length / 10));
+  ticks.forEach((x, i) => {
+    if (i % step !== 0) return;
+    parts.push(`<line x1="${px(x)}" x2="${px(x)}" y1="${top}" y2="${H - bottom}" stroke="#f3f3f3"/>`);
+    parts.push(`<text x="${px(x)}" y="${H - bottom + 16}" text-anchor="middle">${x >= 10 ? x.toFixed(0) : x.toFixed(1)}</text>`);
+  });
+  parts.push(`<rect x="${left}" y="${top}" width="${W - left - right}" height="${H - top - bottom}" fill="none" stroke="#333"/>`);
+  parts.push(`<text x="${(W - right + left) / 2}" y="${H - 14}" text-anchor="middle">percent of weights remaining (log scale)</text>`);
+  parts.push(`<text transform="translate(16 ${(H - bottom + top) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(yLabel)}</text>`);
+  series.forEach((s, i) => {
+    const pts = [...s.points].sort((a, b) => b.x - a.x);
+    parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(" ")}"/>`);
+    for (const p of pts) parts.push(`<circle cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="3" fill="${s.color}"/>`);
+    const ly = top + 16 + i * 20;
+    parts.push(`<line x1="${W - right + 14}" x2="${W - right + 38}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"/>`);
+    parts.push(`<text x="${W - right + 44}" y="${ly}">${escapeXml(s.label)}</text>`);
+  });
+  parts.push("</svg>");
+  return `${parts.join("\n")}\n`;
+}
+
+function seriesBy(results: readonly RoundResult[], value: (r: RoundResult) => number): Series[] {
+  const arms = [...new Set(results.map((r) => r.arm))];
+  return arms.map((arm) => {
+    const own = results.filter((r) => r.arm === arm);
+    // the controls start from the same dense network as the ticket
+    const dense = arm !== "ticket" ? results.filter((r) => r.arm === "ticket" && r.round === 0) : [];
+    return { label: ARM_LABEL[arm], color: ARM_COLOR[arm], points: [...dense, ...own].map((r) => ({ x: r.remaining * 100, y: value(r) })) };
+  });
+}
+
+export function accuracyChart(results: readonly RoundResult[]): string {
+  return logLineChart("Test accuracy at early stop", "test accuracy (%)", seriesBy(results, (r) => r.earlyStopTestAccuracy * 100), (v) => v.toFixed(2));
+}
+
+export function earlyStopChart(results: readonly RoundResult[]): string {
+  return logLineChart("Early-stop iteration (minimum validation loss)", "iteration", seriesBy(results, (r) => r.earlyStopIteration), (v) => v.toFixed(0));
+}

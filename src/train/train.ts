@@ -1,0 +1,196 @@
+// The training loop: seeded minibatches, forward, backward, a fused masked optimizer step; every
+// `evalEvery` iterations, validation loss and accuracy (and test accuracy); the early-stop point
+// is the iteration of minimum validation loss, with the test accuracy of the weights at that point.
+import { tidy } from "../autograd/scope.js";
+import { crossEntropy } from "../autograd/ops.js";
+import { BatchLoader, MinibatchStream, UNIT_SCALING, type PixelScaling } from "../data/batches.js";
+import type { Examples } from "../data/dataset.js";
+import type { Mlp } from "../nn/mlp.js";
+import { Adam } from "../optim/adam.js";
+import { Sgd } from "../optim/sgd.js";
+import type { Optimizer } from "../optim/optimizer.js";
+import { Random } from "../random.js";
+import { Evaluator } from "./evaluate.js";
+
+export interface TrainConfig {
+  iterations: number;
+  batchSize: number;
+  evalEvery: number;
+  optimizer: "adam" | "sgd";
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  /** Fixes the order of minibatches (the same in every lottery round). */
+  dataSeed: number;
+  /** Also measure test accuracy at every evaluation (otherwise only at early stop and at the end). */
+  testCurve: boolean;
+}
+
+export const PAPER_TRAINING: TrainConfig = {
+  iterations: 10_000, batchSize: 60, evalEvery: 100, optimizer: "adam", lr: 1.2e-3, momentum: 0.9,
+  weightDecay: 0, dataSeed: 0, testCurve: true,
+};
+
+export interface Splits {
+  train: Examples;
+  validation: Examples;
+  test: Examples;
+  scaling?: PixelScaling;
+}
+
+export interface EvalPoint {
+  iteration: number;
+  /** Mean training loss over the iterations since the previous evaluation. */
+  trainLoss: number;
+  valLoss: number;
+  valAccuracy: number;
+  testAccuracy?: number;
+}
+
+export interface TrainResult {
+  curve: EvalPoint[];
+  earlyStop: { iteration: number; valLoss: number; valAccuracy: number; testAccuracy: number };
+  final: { iteration: number; valLoss: number; valAccuracy: number; testAccuracy: number };
+  steps: number;
+  trainSeconds: number;
+  evalSeconds: number;
+  stepsPerSecond: number;
+}
+
+export interface TrainHooks {
+  /** After every optimizer step (iteration counts from 1). */
+  onStep?(iteration: number, loss: number): void;
+  onEval?(point: EvalPoint): void;
+}
+
+export function makeOptimizer(model: Mlp, config: TrainConfig): Optimizer {
+  const params = model.parameters();
+  if (config.optimizer === "adam") return new Adam(params, { lr: config.lr, weightDecay: config.weightDecay });
+  return new Sgd(params, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay });
+}
+
+/** Checks a training configuration and the data it will see; throws a message that names the field. */
+export function validateTrainConfig(config: TrainConfig, splits?: Splits): void {
+  const positiveInt = (name: string, v: number): void => {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
+  };
+  positiveInt("iterations", config.iterations);
+  positiveInt("batch size", config.batchSize);
+  positiveInt("evaluation interval", config.evalEvery);
+  if (!(config.lr > 0) || !Number.isFinite(config.lr)) throw new Error(`learning rate must be a positive number, got ${config.lr}`);
+  if (!(config.momentum >= 0 && config.momentum < 1)) throw new Error(`momentum must be in [0, 1), got ${config.momentum}`);
+  if (!(config.weightDecay >= 0) || !Number.isFinite(config.weightDecay)) throw new Error(`weight decay must be ≥ 0, got ${config.weightDecay}`);
+  if (config.optimizer !== "adam" && config.optimizer !== "sgd") throw new Error(`unknown optimizer "${config.optimizer}" (choose adam or sgd)`);
+  if (splits && config.batchSize > splits.train.indices.length) {
+    throw new Error(`batch size ${config.batchSize} is larger than the ${splits.train.indices.length} training examples`);
+  }
+}
+
+/** Reusable evaluators for a set of splits (input blocks allocated once). */
+export class SplitEvaluators {
+  readonly validation: Evaluator;
+  readonly test: Evaluator;
+  constructor(splits: Splits) {
+    const scaling = splits.scaling ?? UNIT_SCALING;
+    this.validation = new Evaluator(splits.validation, scaling);
+    this.test = new Evaluator(splits.test, scaling);
+  }
+  dispose(): void {
+    this.validation.dispose();
+    this.test.dispose();
+  }
+}
+
+/** Trains `model` in place. Masks on its parameters are respected (pruned weights stay zero). */
+export function train(model: Mlp, splits: Splits, config: TrainConfig, hooks: TrainHooks = {}, evaluators?: SplitEvaluators): TrainResult {
+  validateTrainConfig(config, splits);
+  const ownEvaluators = !evaluators;
+  const evals = evaluators ?? new SplitEvaluators(splits);
+  const loader = new BatchLoader(splits.train, config.batchSize, splits.scaling ?? UNIT_SCALING);
+  const stream = new MinibatchStream(loader, new Random(config.dataSeed, 1));
+  const optimizer = makeOptimizer(model, config);
+  const curve: EvalPoint[] = [];
+  let best: { iteration: number; valLoss: number; valAccuracy: number; testAccuracy?: number; weights?: Map<string, Float32Array> } | null = null;
+  let trainMs = 0;
+  let evalMs = 0;
+  let lossSinceEval = 0;
+  let stepsSinceEval = 0;
+
+  const evaluateAt = (iteration: number): EvalPoint => {
+    const t0 = performance.now();
+    const val = evals.validation.evaluate(model);
+    const point: EvalPoint = {
+      iteration,
+      trainLoss: stepsSinceEval ? lossSinceEval / stepsSinceEval : Number.NaN,
+      valLoss: val.loss,
+      valAccuracy: val.accuracy,
+    };
+    if (config.testCurve) point.testAccuracy = evals.test.evaluate(model).accuracy;
+    if (!Number.isFinite(val.loss)) {
+      throw new Error(`training diverged: validation loss is ${val.loss} at iteration ${iteration} (try a smaller learning rate)`);
+    }
+    if (!best || val.loss < best.valLoss) {
+      best = { iteration, valLoss: val.loss, valAccuracy: val.accuracy, testAccuracy: point.testAccuracy };
+      if (!config.testCurve) best.weights = model.snapshot();
+    }
+    curve.push(point);
+    lossSinceEval = 0;
+    stepsSinceEval = 0;
+    evalMs += performance.now() - t0;
+    hooks.onEval?.(point);
+    return point;
+  };
+
+  try {
+    evaluateAt(0);
+    for (let it = 1; it <= config.iterations; it++) {
+      const t0 = performance.now();
+      stream.next();
+      const loss = tidy(() => {
+        const l = crossEntropy(model.forward(loader.inputs), loader.labels);
+        l.backward();
+        return l.item();
+      });
+      optimizer.step();
+      optimizer.zeroGrad();
+      trainMs += performance.now() - t0;
+      if (!Number.isFinite(loss)) {
+        throw new Error(`training diverged: loss is ${loss} at iteration ${it} (try a smaller learning rate)`);
+      }
+      lossSinceEval += loss;
+      stepsSinceEval++;
+      hooks.onStep?.(it, loss);
+      if (it % config.evalEvery === 0 || it === config.iterations) evaluateAt(it);
+    }
+    const last = curve[curve.length - 1];
+    const finalTest = last.testAccuracy ?? timed(() => evals.test.evaluate(model).accuracy, (ms) => (evalMs += ms));
+    const b = best!;
+    let earlyTest = b.testAccuracy;
+    if (earlyTest === undefined) {
+      const current = model.snapshot();
+      model.restore(b.weights!);
+      earlyTest = timed(() => evals.test.evaluate(model).accuracy, (ms) => (evalMs += ms));
+      model.restore(current);
+    }
+    return {
+      curve,
+      earlyStop: { iteration: b.iteration, valLoss: b.valLoss, valAccuracy: b.valAccuracy, testAccuracy: earlyTest },
+      final: { iteration: last.iteration, valLoss: last.valLoss, valAccuracy: last.valAccuracy, testAccuracy: finalTest },
+      steps: config.iterations,
+      trainSeconds: trainMs / 1000,
+      evalSeconds: evalMs / 1000,
+      stepsPerSecond: config.iterations / (trainMs / 1000),
+    };
+  } finally {
+    loader.dispose();
+    optimizer.dispose();
+    if (ownEvaluators) evals.dispose();
+  }
+}
+
+function timed<T>(fn: () => T, add: (ms: number) => void): T {
+  const t0 = performance.now();
+  const out = fn();
+  add(performance.now() - t0);
+  return out;
+}
