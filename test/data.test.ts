@@ -1,0 +1,89 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { IdxError, parseIdx } from "../src/data/idx.js";
+import { datasetFromIdx, splitValidation } from "../src/data/dataset.js";
+import { defaultMnistDir, loadMnistDir } from "../src/node/mnist-files.js";
+import { Random } from "../src/random.js";
+
+function idx(type: number, dims: number[], body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + 4 * dims.length + body.length);
+  const view = new DataView(out.buffer);
+  out[2] = type;
+  out[3] = dims.length;
+  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d));
+  out.set(body, 4 + 4 * dims.length);
+  return out;
+}
+
+describe("IDX reader", () => {
+  it("reads the real MNIST files with the expected shapes", () => {
+    const { train, test } = loadMnistDir();
+    expect([train.count, train.features, test.count, test.features]).toEqual([60000, 784, 10000, 784]);
+    expect(Array.from(train.labels.subarray(0, 5))).toEqual([5, 0, 4, 1, 9]); // the well-known first labels
+  });
+
+  it("reads big-endian multi-byte types", () => {
+    const body = new Uint8Array(8);
+    new DataView(body.buffer).setInt16(0, -2);
+    new DataView(body.buffer).setInt16(2, 300);
+    new DataView(body.buffer).setFloat32(4, 1.5);
+    expect(Array.from(parseIdx(idx(0x0b, [2], body.subarray(0, 4)), "x").data)).toEqual([-2, 300]);
+    expect(Array.from(parseIdx(idx(0x0d, [1], body.subarray(4)), "x").data)).toEqual([1.5]);
+  });
+
+  it("names the file and the problem", () => {
+    const good = idx(0x08, [2, 2], new Uint8Array(4));
+    expect(() => parseIdx(good.subarray(0, 7), "f.idx")).toThrow("f.idx: truncated header: 2 dimensions need 12 header bytes, file has 7");
+    expect(() => parseIdx(good.subarray(0, 14), "f.idx")).toThrow("f.idx: truncated: dimensions [2, 2] of u8 need 16 bytes, file has 14");
+    const gz = good.slice();
+    gz[0] = 0x1f;
+    expect(() => parseIdx(gz, "f.idx")).toThrow(/must start with two zero bytes \(is it gzip-compressed/);
+    const badType = good.slice();
+    badType[2] = 0x07;
+    expect(() => parseIdx(badType, "f.idx")).toThrow("f.idx: unknown IDX element type 0x07");
+    expect(() => parseIdx(new Uint8Array([...good, 0]), "f.idx")).toThrow(/1 unexpected bytes after the data/);
+  });
+
+  it("checks that images and labels agree", () => {
+    const images = idx(0x08, [3, 2, 2], new Uint8Array(12));
+    expect(() => datasetFromIdx("d", images, "img", idx(0x08, [2], new Uint8Array(2)), "lbl")).toThrow("lbl: 2 labels but img has 3 images");
+    expect(() => datasetFromIdx("d", images, "img", idx(0x08, [3], new Uint8Array([1, 10, 2])), "lbl")).toThrow("lbl: label 10 at index 1 is outside the 10 classes 0..9");
+  });
+
+  it("random corruption of real headers and lengths always gives an IdxError, never a crash or a hang", () => {
+    const dir = defaultMnistDir();
+    const labels = new Uint8Array(readFileSync(join(dir, "t10k-labels-idx1-ubyte")));
+    const images = new Uint8Array(readFileSync(join(dir, "t10k-images-idx3-ubyte"))).subarray(0, 16 + 784 * 50);
+    const rng = new Random(123);
+    let errors = 0;
+    for (let trial = 0; trial < 400; trial++) {
+      const source = trial % 2 ? labels : images;
+      let bytes = source.slice(0, Math.min(source.length, 4096));
+      const mutation = rng.int(3);
+      if (mutation === 0) bytes[rng.int(Math.min(16, bytes.length))] = rng.int(256); // a header byte
+      else if (mutation === 1) bytes = bytes.subarray(0, rng.int(bytes.length)); // truncation
+      else bytes = new Uint8Array([...bytes, ...new Uint8Array(1 + rng.int(8))]); // trailing junk
+      try {
+        parseIdx(bytes, "mutated");
+      } catch (error) {
+        expect(error).toBeInstanceOf(IdxError);
+        expect((error as Error).message).toMatch(/^mutated: /);
+        errors++;
+      }
+    }
+    expect(errors).toBeGreaterThan(300); // nearly every mutation must be caught (a few header bytes are harmless)
+  });
+
+  it("holds out validation examples by a seeded draw", () => {
+    const { train } = loadMnistDir();
+    const a = splitValidation(train, 5000, new Random(0, 2));
+    const b = splitValidation(train, 5000, new Random(0, 2));
+    const c = splitValidation(train, 5000, new Random(1, 2));
+    expect(a.train.indices.length).toBe(55000);
+    expect(a.validation.indices).toEqual(b.validation.indices);
+    expect(a.validation.indices).not.toEqual(c.validation.indices);
+    const held = new Set(a.validation.indices);
+    expect(a.train.indices.some((i) => held.has(i))).toBe(false);
+  });
+});
