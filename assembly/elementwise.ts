@@ -225,3 +225,13 @@ export function addScalar(x: usize, value: f32, n: i32): void {
     store<f32>(x + o, load<f32>(x + o) + value);
   }
 }
+
+/** Count of nonzero entries whose magnitude is below the smallest normal f32 (subnormals). */
+export function countSubnormal(x: usize, n: i32): i32 {
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    const bits = load<u32>(x + (<usize>i << 2)) & 0x7fffffff;
+    if (bits != 0 && bits < 0x00800000) count++;
+  }
+  return count;
+}

@@ -3,7 +3,7 @@
 export { sgemm, sgemmWorkspaceBytes } from "./gemm";
 export {
   add, axpy, scale, mul, addRowBroadcast, sumRows, relu, reluBackward, sum, fill,
-  softmaxCrossEntropy, softmaxCrossEntropyBackward, argmaxRows, bytesToFloat, countNonFinite, addScalar,
+  softmaxCrossEntropy, softmaxCrossEntropyBackward, argmaxRows, bytesToFloat, countNonFinite, addScalar, countSubnormal,
 } from "./elementwise";
 export { adamStep, sgdStep } from "./optim";
 export { magnitudeThreshold, applyThreshold, selectWorkspaceBytes } from "./select";

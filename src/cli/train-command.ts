@@ -47,7 +47,9 @@ export function trainCommand(): Command {
         wallSeconds: (Date.now() - started) / 1000, trainSeconds: result.trainSeconds, evalSeconds: result.evalSeconds,
         stepsPerSecond: result.stepsPerSecond, samplesPerSecond: result.stepsPerSecond * config.batchSize,
         peakRssMB: process.resourceUsage().maxRSS / 1024,
+        windows: result.windows,
       },
+      numerics: { subnormalsAtEnd: result.subnormals },
     };
     const path = join(o.out, "result.json");
     writeJsonAtomic(path, report);

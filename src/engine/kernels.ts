@@ -25,6 +25,7 @@ export interface KernelExports {
   argmaxRows(x: number, out: number, rows: number, cols: number): void;
   bytesToFloat(pixels: number, out: number, n: number, scale: number, shift: number): void;
   countNonFinite(x: number, n: number): number;
+  countSubnormal(x: number, n: number): number;
   addScalar(x: number, value: number, n: number): void;
   adamStep(w: number, g: number, m: number, v: number, mask: number, n: number, lr: number, beta1: number,
     beta2: number, eps: number, correction1: number, correction2: number, weightDecay: number): void;

@@ -49,6 +49,10 @@ export class Adam implements Optimizer {
     }
   }
 
+  state(): Tensor[] {
+    return this.moments.flatMap(({ m, v }) => [m, v]);
+  }
+
   dispose(): void {
     for (const { m, v } of this.moments) {
       m.dispose();

@@ -1,5 +1,6 @@
 // What every optimizer offers the training loop.
 import type { Parameter } from "../nn/parameter.js";
+import type { Tensor } from "../autograd/tensor.js";
 
 export interface Optimizer {
   readonly name: string;
@@ -10,6 +11,8 @@ export interface Optimizer {
   /** Clears optimizer state (moments, step count), as at the start of a lottery round. */
   reset(): void;
   dispose(): void;
+  /** The optimizer's state tensors (moments, velocities), for diagnostics. */
+  state(): Tensor[];
 }
 
 export function zeroGrads(params: readonly Parameter[]): void {

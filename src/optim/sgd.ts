@@ -35,6 +35,10 @@ export class Sgd implements Optimizer {
     for (const v of this.velocity) v.fill(0);
   }
 
+  state(): Tensor[] {
+    return this.velocity;
+  }
+
   dispose(): void {
     for (const v of this.velocity) v.dispose();
   }

@@ -2,6 +2,8 @@
 // `evalEvery` iterations, validation loss and accuracy (and test accuracy); the early-stop point
 // is the iteration of minimum validation loss, with the test accuracy of the weights at that point.
 import { tidy } from "../autograd/scope.js";
+import type { Tensor } from "../autograd/tensor.js";
+import { engine } from "../engine/engine.js";
 import { crossEntropy } from "../autograd/ops.js";
 import { BatchLoader, MinibatchStream, UNIT_SCALING, type PixelScaling } from "../data/batches.js";
 import type { Examples } from "../data/dataset.js";
@@ -55,6 +57,10 @@ export interface TrainResult {
   trainSeconds: number;
   evalSeconds: number;
   stepsPerSecond: number;
+  /** Training speed between consecutive evaluations: does it hold up late in training? */
+  windows: { fromIteration: number; toIteration: number; stepsPerSecond: number }[];
+  /** Subnormal floats at the end, in weights and in optimizer state (they can slow float code). */
+  subnormals: { weights: number; optimizerState: number; total: number };
 }
 
 export interface TrainHooks {
@@ -115,6 +121,8 @@ export function train(model: Mlp, splits: Splits, config: TrainConfig, hooks: Tr
   let evalMs = 0;
   let lossSinceEval = 0;
   let stepsSinceEval = 0;
+  const windows: TrainResult["windows"] = [];
+  let windowStart = { iteration: 0, trainMs: 0 };
 
   const evaluateAt = (iteration: number): EvalPoint => {
     const t0 = performance.now();
@@ -160,7 +168,11 @@ export function train(model: Mlp, splits: Splits, config: TrainConfig, hooks: Tr
       lossSinceEval += loss;
       stepsSinceEval++;
       hooks.onStep?.(it, loss);
-      if (it % config.evalEvery === 0 || it === config.iterations) evaluateAt(it);
+      if (it % config.evalEvery === 0 || it === config.iterations) {
+        windows.push({ fromIteration: windowStart.iteration, toIteration: it, stepsPerSecond: (it - windowStart.iteration) / ((trainMs - windowStart.trainMs) / 1000) });
+        windowStart = { iteration: it, trainMs };
+        evaluateAt(it);
+      }
     }
     const last = curve[curve.length - 1];
     const finalTest = last.testAccuracy ?? timed(() => evals.test.evaluate(model).accuracy, (ms) => (evalMs += ms));
@@ -172,7 +184,13 @@ export function train(model: Mlp, splits: Splits, config: TrainConfig, hooks: Tr
       earlyTest = timed(() => evals.test.evaluate(model).accuracy, (ms) => (evalMs += ms));
       model.restore(current);
     }
+    const k = engine().kernels;
+    const countIn = (ts: readonly Tensor[]): number => ts.reduce((n, t) => n + k.countSubnormal(t.ptr, t.size), 0);
+    const weights = countIn(model.parameters().map((p) => p.value));
+    const optimizerState = countIn(optimizer.state());
     return {
+      windows,
+      subnormals: { weights, optimizerState, total: weights + optimizerState },
       curve,
       earlyStop: { iteration: b.iteration, valLoss: b.valLoss, valAccuracy: b.valAccuracy, testAccuracy: earlyTest },
       final: { iteration: last.iteration, valLoss: last.valLoss, valAccuracy: last.valAccuracy, testAccuracy: finalTest },
