@@ -4,17 +4,23 @@ import { ready } from "../src/index.js";
 import { machine } from "./harness.js";
 import { benchGemm, printGemm } from "./gemm.js";
 import { benchSelect, printSelect } from "./select.js";
+import { benchTrain, printTrain } from "./train.js";
 
 type Bench = { run: () => Record<string, unknown> | Promise<Record<string, unknown>>; print: (r: never) => void };
 
 const benches: Record<string, Bench> = {
   gemm: { run: benchGemm, print: printGemm },
   select: { run: benchSelect, print: printSelect },
+  train: { run: () => benchTrain({ iterations: numberFlag("--iterations") }), print: printTrain },
 };
 
 const args = process.argv.slice(2);
+function numberFlag(name: string): number | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : undefined;
+}
 const json = args.includes("--json");
-const names = args.filter((a) => !a.startsWith("--"));
+const names = args.filter((a, i) => !a.startsWith("--") && !(i > 0 && args[i - 1] === "--iterations"));
 for (const name of names) {
   if (!(name in benches)) {
     console.error(`bench: unknown benchmark "${name}"; choose from: ${Object.keys(benches).join(", ")}`);

@@ -50,8 +50,16 @@ export class Mlp {
     return p;
   }
 
-  /** A copy of every parameter's values, by name (θ at some moment). */
-  snapshot(): Map<string, Float32Array> {
+  /** A copy of every parameter's values, by name (θ at some moment). Reuses `into`'s arrays if given. */
+  snapshot(into?: Map<string, Float32Array>): Map<string, Float32Array> {
+    if (into) {
+      for (const p of this.parameters()) {
+        const dst = into.get(p.name);
+        if (dst && dst.length === p.value.size) dst.set(p.value.view());
+        else into.set(p.name, p.value.data());
+      }
+      return into;
+    }
     return new Map(this.parameters().map((p) => [p.name, p.value.data()]));
   }
 

@@ -22,7 +22,7 @@ export class Evaluator {
   private readonly predictions: number;
   readonly count: number;
 
-  constructor(readonly examples: Examples, scaling: PixelScaling, readonly chunk = 250) {
+  constructor(readonly examples: Examples, scaling: PixelScaling, readonly chunk = 128) {
     this.count = examples.indices.length;
     const full = Math.min(chunk, this.count);
     this.loaders.push(new BatchLoader(examples, full, scaling));

@@ -138,8 +138,9 @@ export function train(model: Mlp, splits: Splits, config: TrainConfig, hooks: Tr
       throw new Error(`training diverged: validation loss is ${val.loss} at iteration ${iteration} (try a smaller learning rate)`);
     }
     if (!best || val.loss < best.valLoss) {
-      best = { iteration, valLoss: val.loss, valAccuracy: val.accuracy, testAccuracy: point.testAccuracy };
-      if (!config.testCurve) best.weights = model.snapshot();
+      // without a test curve, keep the best weights (in one reused buffer) to test them at the end
+      const weights = config.testCurve ? undefined : model.snapshot(best?.weights);
+      best = { iteration, valLoss: val.loss, valAccuracy: val.accuracy, testAccuracy: point.testAccuracy, weights };
     }
     curve.push(point);
     lossSinceEval = 0;

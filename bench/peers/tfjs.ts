@@ -1,0 +1,71 @@
+// TensorFlow.js with its WebAssembly backend (SIMD, XNNPACK), single-threaded: the peer that
+// runs in the same JavaScript runtimes we do. Measured in the same process as our kernels.
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import { createRequire as createRequireForGradients } from "node:module";
+// tfjs registers its gradients as a side effect of this CommonJS entry
+createRequireForGradients(import.meta.url)("@tensorflow/tfjs-core/dist/register_all_gradients");
+import { setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { time } from "../harness.js";
+
+let initialised = false;
+
+export async function initTfjsWasm(): Promise<string> {
+  if (!initialised) {
+    const require = createRequire(import.meta.url);
+    setWasmPaths(join(dirname(require.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist") + "/");
+    setThreadsCount(1);
+    await tf.setBackend("wasm");
+    await tf.ready();
+    initialised = true;
+  }
+  return `tfjs-core ${tf.version_core}, backend ${tf.getBackend()}`;
+}
+
+/** Median ms of one op(A)·op(B) in TensorFlow.js (result read back, as a training step needs). */
+export function tfjsMatmulMs(m: number, k: number, n: number, transA: boolean, transB: boolean): number {
+  const a = tf.randomUniform(transA ? [k, m] : [m, k]);
+  const b = tf.randomUniform(transB ? [n, k] : [k, n]);
+  const t = time(() => tf.tidy(() => { tf.matMul(a, b, transA, transB).dataSync(); }), { runs: 7, targetMs: 100, warmupMs: 150 });
+  a.dispose();
+  b.dispose();
+  return t.medianMs;
+}
+
+/**
+ * LeNet-300-100 training steps per second in TensorFlow.js: Glorot-normal weights, Adam 1.2e-3,
+ * batch of 60 real MNIST images given as [0, 1] floats and integer labels.
+ */
+export function tfjsLenetStepsPerSecond(images: Float32Array, labels: Int32Array, batch: number, steps: number): number {
+  const sizes = [784, 300, 100, 10];
+  const vars = sizes.slice(1).flatMap((out, i) => [
+    tf.variable(tf.randomNormal([sizes[i], out], 0, Math.sqrt(2 / (sizes[i] + out)))),
+    tf.variable(tf.zeros([out])),
+  ]);
+  const optimizer = tf.train.adam(1.2e-3);
+  const count = labels.length;
+  const step = (s: number): void => {
+    const start = (s * batch) % (count - batch);
+    tf.tidy(() => {
+      const x = tf.tensor2d(images.subarray(start * 784, (start + batch) * 784), [batch, 784]);
+      const y = tf.oneHot(tf.tensor1d(labels.subarray(start, start + batch), "int32"), 10);
+      const cost = optimizer.minimize(() => {
+        let h: tf.Tensor = x;
+        for (let l = 0; l < 3; l++) {
+          h = tf.add(tf.matMul(h, vars[2 * l]), vars[2 * l + 1]);
+          if (l < 2) h = tf.relu(h);
+        }
+        return tf.losses.softmaxCrossEntropy(y, h) as tf.Scalar;
+      }, true);
+      cost?.dataSync();
+    });
+  };
+  for (let s = 0; s < 20; s++) step(s);
+  const t0 = performance.now();
+  for (let s = 0; s < steps; s++) step(s);
+  const seconds = (performance.now() - t0) / 1000;
+  vars.forEach((v) => v.dispose());
+  optimizer.dispose();
+  return steps / seconds;
+}
