@@ -18,3 +18,7 @@ export function relaxedSimd(): i32 {
   return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
 }
 export { simdPeak } from "./peak";
+export {
+  sparseForward, sparseBackwardInput, sparseBackwardWeights, transpose, addPerRow, sumEachRow,
+  gatherWeights, scatterWeights, bytesToFloatTransposed,
+} from "./sparse";

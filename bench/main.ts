@@ -5,6 +5,7 @@ import { machine } from "./harness.js";
 import { benchGemm, printGemm } from "./gemm.js";
 import { benchSelect, printSelect } from "./select.js";
 import { benchTrain, printTrain } from "./train.js";
+import { benchSparse, printSparse } from "./sparse.js";
 
 type Bench = { run: () => Record<string, unknown> | Promise<Record<string, unknown>>; print: (r: never) => void };
 
@@ -12,6 +13,7 @@ const benches: Record<string, Bench> = {
   gemm: { run: benchGemm, print: printGemm },
   select: { run: benchSelect, print: printSelect },
   train: { run: () => benchTrain({ iterations: numberFlag("--iterations") }), print: printTrain },
+  sparse: { run: () => benchSparse({ iterations: numberFlag("--iterations") }), print: printSparse },
 };
 
 const args = process.argv.slice(2);

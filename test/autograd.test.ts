@@ -2,6 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   add, crossEntropy, engine, matmul, mean, mul, noGrad, ready, relu, scale, sum, tensor, tidy, type Tensor,
 } from "../src/index.js";
+import { addPerRow, transpose } from "../src/autograd/ops.js";
 import { Random } from "../src/random.js";
 import { maxRelError, numericGradient, randomArray } from "./helpers.js";
 
@@ -81,6 +82,65 @@ describe("every op: forward against float64, gradient against finite differences
       }, rng);
     });
   }
+
+  for (const [tA, tB] of [[true, false], [false, true], [true, true]] as const) {
+    it(`matmul with transposeA=${tA}, transposeB=${tB}`, () => {
+      const [m, k, n] = [3, 5, 4];
+      const r = proj(m * n);
+      // stored layouts: a is [k, m] when transposed, b is [n, k] when transposed
+      const aAt = (a: Float64Array, i: number, p: number): number => (tA ? a[p * m + i] : a[i * k + p]);
+      const bAt = (b: Float64Array, p: number, j: number): number => (tB ? b[j * k + p] : b[p * n + j]);
+      checkOp({
+        name: "matmul-transposed",
+        shapes: [tA ? [k, m] : [m, k], tB ? [n, k] : [k, n]],
+        forward: ([a, b]) => sum(mul(matmul(a, b, { transposeA: tA, transposeB: tB }), tensor(Float32Array.from(r), [m, n]))),
+        reference: ([a, b]) => {
+          let s = 0;
+          for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
+            let c = 0;
+            for (let p = 0; p < k; p++) c += aAt(a, i, p) * bAt(b, p, j);
+            s += c * r[i * n + j];
+          }
+          return s;
+        },
+        formula: ([a, b]) => {
+          const da = new Float64Array(m * k), db = new Float64Array(k * n);
+          for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) {
+            da[tA ? p * m + i : i * k + p] += r[i * n + j] * bAt(b, p, j);
+            db[tB ? j * k + p : p * n + j] += aAt(a, i, p) * r[i * n + j];
+          }
+          return [da, db];
+        },
+      }, rng);
+    });
+  }
+
+  it("transpose", () => {
+    const r = proj(12);
+    checkOp({
+      name: "transpose",
+      shapes: [[3, 4]],
+      forward: ([a]) => sum(mul(transpose(a), tensor(Float32Array.from(r), [4, 3]))),
+      reference: ([a]) => { let s = 0; for (let i = 0; i < 3; i++) for (let j = 0; j < 4; j++) s += a[i * 4 + j] * r[j * 3 + i]; return s; },
+      formula: () => { const d = new Float64Array(12); for (let i = 0; i < 3; i++) for (let j = 0; j < 4; j++) d[i * 4 + j] = r[j * 3 + i]; return [d]; },
+    }, rng);
+  });
+
+  it("addPerRow", () => {
+    const [rows, cols] = [4, 6];
+    const r = proj(rows * cols);
+    checkOp({
+      name: "addPerRow",
+      shapes: [[rows, cols], [rows]],
+      forward: ([x, v]) => sum(mul(addPerRow(x, v), tensor(Float32Array.from(r), [rows, cols]))),
+      reference: ([x, v]) => x.reduce((s, val, i) => s + (val + v[Math.floor(i / cols)]) * r[i], 0),
+      formula: () => {
+        const dv = new Float64Array(rows);
+        r.forEach((val, i) => (dv[Math.floor(i / cols)] += val));
+        return [r.slice(), dv];
+      },
+    }, rng);
+  });
 
   it("add (same shape)", () => {
     const r = proj(12);

@@ -11,19 +11,65 @@ function expectMatrix(op: string, name: string, t: Tensor): [number, number] {
   return [t.shape[0], t.shape[1]];
 }
 
-/** Matrix product a·b of a [m, k] and b [k, n]. */
-export function matmul(a: Tensor, b: Tensor): Tensor {
-  const [m, k] = expectMatrix("matmul", "a", a);
-  const [k2, n] = expectMatrix("matmul", "b", b);
-  if (k !== k2) throw new Error(`matmul: inner dimensions differ: a is ${fmt(a)} and b is ${fmt(b)} (${k} ≠ ${k2})`);
+/**
+ * Matrix product op(a)·op(b), where op transposes when asked: `matmul(a, b)` is a·b for a [m, k]
+ * and b [k, n]; `matmul(w, xT, { transposeA: true })` is wᵀ·xT.
+ */
+export function matmul(a: Tensor, b: Tensor, options: { transposeA?: boolean; transposeB?: boolean } = {}): Tensor {
+  const tA = options.transposeA ? 1 : 0, tB = options.transposeB ? 1 : 0;
+  const [ar, ac] = expectMatrix("matmul", "a", a);
+  const [br, bc] = expectMatrix("matmul", "b", b);
+  const [m, k] = tA ? [ac, ar] : [ar, ac];
+  const [k2, n] = tB ? [bc, br] : [br, bc];
+  if (k !== k2) {
+    const shown = (t: Tensor, tr: number, name: string): string => (tr ? `${name}ᵀ is [${t.shape[1]}, ${t.shape[0]}]` : `${name} is ${fmt(t)}`);
+    throw new Error(`matmul: inner dimensions differ: ${shown(a, tA, "a")} and ${shown(b, tB, "b")} (${k} ≠ ${k2})`);
+  }
   const e = engine();
   const out = new Tensor([m, n], false, "matmul");
-  e.kernels.sgemm(0, 0, m, n, k, a.ptr, b.ptr, out.ptr, 0, e.gemmWork);
+  e.kernels.sgemm(tA, tB, m, n, k, a.ptr, b.ptr, out.ptr, 0, e.gemmWork);
   return fromOp(out, [a, b], () => {
     const g = out.gradBuffer().ptr;
-    // dL/da = dL/dout · bᵀ ; dL/db = aᵀ · dL/dout
-    if (a.requiresGrad) e.kernels.sgemm(0, 1, m, k, n, g, b.ptr, a.gradBuffer().ptr, 1, e.gemmWork);
-    if (b.requiresGrad) e.kernels.sgemm(1, 0, k, n, m, a.ptr, g, b.gradBuffer().ptr, 1, e.gemmWork);
+    const gemm = (ta: number, tb: number, rows: number, cols: number, depth: number, x: number, y: number, into: Tensor): void =>
+      e.kernels.sgemm(ta, tb, rows, cols, depth, x, y, into.gradBuffer().ptr, 1, e.gemmWork);
+    // dL/d op(a) = dL/dout · op(b)ᵀ and dL/d op(b) = op(a)ᵀ · dL/dout, written for the stored layouts
+    if (a.requiresGrad) {
+      if (!tA) gemm(0, tB ? 0 : 1, m, k, n, g, b.ptr, a);
+      else gemm(tB, 1, k, m, n, b.ptr, g, a);
+    }
+    if (b.requiresGrad) {
+      if (!tB) gemm(tA ? 0 : 1, 0, k, n, m, a.ptr, g, b);
+      else gemm(1, tA, n, k, m, g, a.ptr, b);
+    }
+  });
+}
+
+/** The transpose of a matrix. */
+export function transpose(x: Tensor): Tensor {
+  const [rows, cols] = expectMatrix("transpose", "x", x);
+  const e = engine();
+  const out = new Tensor([cols, rows], false, "transpose");
+  e.kernels.transpose(x.ptr, out.ptr, rows, cols);
+  return fromOp(out, [x], () => {
+    const g = out.gradBuffer();
+    const tmp = e.allocator.alloc(x.size * 4);
+    e.kernels.transpose(g.ptr, tmp, cols, rows);
+    e.kernels.axpy(1, tmp, x.gradBuffer().ptr, x.size);
+    e.allocator.release(tmp, x.size * 4);
+  });
+}
+
+/** x [rows, cols] + v [rows]: one value added along each row (a bias in feature-major layout). */
+export function addPerRow(x: Tensor, v: Tensor): Tensor {
+  const [rows, cols] = expectMatrix("addPerRow", "x", x);
+  if (v.shape.length !== 1 || v.shape[0] !== rows) throw new Error(`addPerRow: v must have shape [${rows}] for x ${fmt(x)}, got ${fmt(v)}`);
+  const e = engine();
+  const out = new Tensor(x.shape, false, "addPerRow");
+  e.kernels.addPerRow(x.ptr, v.ptr, out.ptr, rows, cols);
+  return fromOp(out, [x, v], () => {
+    const g = out.gradBuffer().ptr;
+    if (x.requiresGrad) e.kernels.axpy(1, g, x.gradBuffer().ptr, x.size);
+    if (v.requiresGrad) e.kernels.sumEachRow(g, v.gradBuffer().ptr, rows, cols, 1);
   });
 }
 

@@ -25,6 +25,7 @@ export interface CommonOptions {
   quiet?: boolean;
   json?: boolean;
   wasm: string;
+  sparse: string;
 }
 
 export function addTrainingOptions(cmd: Command, defaults: { iterations: number; out: string; testCurve: boolean }): Command {
@@ -48,6 +49,7 @@ export function addTrainingOptions(cmd: Command, defaults: { iterations: number;
       defaults.testCurve ? "skip test accuracy at every evaluation (still measured at early stop and at the end)"
         : "also measure test accuracy at every evaluation (slower)")
     .addOption(new Option("--wasm <variant>", "kernel binary: auto, simd or relaxed-simd").default("auto"))
+    .addOption(new Option("--sparse <mode>", "sparse kernels for pruned layers: auto (by measured density crossover), on or off").default("auto"))
     .option("--quiet", "no progress output")
     .option("--json", "print the result as JSON on stdout");
 }
@@ -89,10 +91,18 @@ export function trainConfig(o: CommonOptions): TrainConfig {
     evalEvery: integer("--eval-every", o.evalEvery, 1),
     dataSeed: integer("--seed", o.seed, 0),
     testCurve: o.testCurve,
+    sparse: sparseMode(o.sparse),
   };
 }
 
 export function wasmVariant(o: CommonOptions): "auto" | "simd" | "relaxed-simd" {
   if (o.wasm === "auto" || o.wasm === "simd" || o.wasm === "relaxed-simd") return o.wasm;
   throw new UsageError(`unknown --wasm "${o.wasm}" (choose auto, simd or relaxed-simd)`);
+}
+
+function sparseMode(text: string): "auto" | "always" | "never" {
+  if (text === "auto") return "auto";
+  if (text === "on") return "always";
+  if (text === "off") return "never";
+  throw new UsageError(`unknown --sparse "${text}" (choose auto, on or off)`);
 }

@@ -36,9 +36,10 @@ export class BatchLoader {
   readonly labels: Int32Array;
   private readonly staging: number;
 
-  constructor(readonly examples: Examples, readonly rows: number, readonly scaling: PixelScaling = UNIT_SCALING) {
+  /** `featureMajor` lays inputs out [features, rows] (for sparse layers) instead of [rows, features]. */
+  constructor(readonly examples: Examples, readonly rows: number, readonly scaling: PixelScaling = UNIT_SCALING, readonly featureMajor = false) {
     const { features } = examples.data;
-    this.inputs = new Tensor([rows, features], false, "batch inputs", false);
+    this.inputs = new Tensor(featureMajor ? [features, rows] : [rows, features], false, "batch inputs", false);
     this.labels = new Int32Array(rows);
     this.staging = engine().allocator.alloc(rows * features);
   }
@@ -54,7 +55,12 @@ export class BatchLoader {
       bytes.set(data.images.subarray(r * f, (r + 1) * f), i * f);
       this.labels[i] = data.labels[r];
     }
-    e.kernels.bytesToFloat(this.staging, this.inputs.ptr, count * f, this.scaling.scale, this.scaling.shift);
+    if (this.featureMajor) {
+      if (count !== this.rows) throw new Error(`batch: a feature-major batch must be full (${count} of ${this.rows} rows)`);
+      e.kernels.bytesToFloatTransposed(this.staging, this.inputs.ptr, count, f, this.scaling.scale, this.scaling.shift);
+    } else {
+      e.kernels.bytesToFloat(this.staging, this.inputs.ptr, count * f, this.scaling.scale, this.scaling.shift);
+    }
     return count;
   }
 

@@ -30,6 +30,15 @@ export interface KernelExports {
   adamStep(w: number, g: number, m: number, v: number, mask: number, n: number, lr: number, beta1: number,
     beta2: number, eps: number, correction1: number, correction2: number, weightDecay: number): void;
   sgdStep(w: number, g: number, velocity: number, mask: number, n: number, lr: number, momentum: number, weightDecay: number): void;
+  sparseForward(offsets: number, inputs: number, values: number, outputs: number, xT: number, yT: number, batch: number): void;
+  sparseBackwardInput(offsets: number, inputs: number, values: number, outputs: number, dyT: number, dxT: number, batch: number): void;
+  sparseBackwardWeights(offsets: number, inputs: number, grad: number, outputs: number, xT: number, dyT: number, batch: number): void;
+  transpose(x: number, out: number, rows: number, cols: number): void;
+  addPerRow(x: number, v: number, out: number, rows: number, cols: number): void;
+  sumEachRow(x: number, out: number, rows: number, cols: number, accumulate: number): void;
+  gatherWeights(w: number, outputs: number, offsets: number, inputs: number, values: number): void;
+  scatterWeights(values: number, outputs: number, offsets: number, inputs: number, w: number): void;
+  bytesToFloatTransposed(pixels: number, out: number, rows: number, features: number, scale: number, shift: number): void;
   selectWorkspaceBytes(): number;
   magnitudeThreshold(list: number, count: number, k: number, histogram: number, result: number): number;
   applyThreshold(list: number, count: number, thresholdBits: number, ties: number): number;

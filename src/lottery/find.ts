@@ -126,8 +126,11 @@ export function findTicket(splits: Splits, config: LotteryConfig, hooks: Lottery
   const run = (arm: Arm, round: number): RoundResult => {
     let lastValAccuracy: number | null = null;
     const result: TrainResult = train(model, splits, config.train, {
-      onStep: (iteration, loss) => {
-        if (arm === "ticket" && round === 0 && config.rewind > 0 && iteration === config.rewind) rewind = model.snapshot();
+      onStep: (iteration, loss, syncModel) => {
+        if (arm === "ticket" && round === 0 && config.rewind > 0 && iteration === config.rewind) {
+          syncModel();
+          rewind = model.snapshot();
+        }
         done++;
         hooks.onProgress?.({ arm, round, iteration, done, total: totalIterations, loss, valAccuracy: lastValAccuracy });
       },

@@ -8,6 +8,8 @@ import { crossEntropy } from "../autograd/ops.js";
 import { BatchLoader, MinibatchStream, UNIT_SCALING, type PixelScaling } from "../data/batches.js";
 import type { Examples } from "../data/dataset.js";
 import type { Mlp } from "../nn/mlp.js";
+import type { Parameter } from "../nn/parameter.js";
+import { planExecution, type SparseMode } from "./plan.js";
 import { Adam } from "../optim/adam.js";
 import { Sgd } from "../optim/sgd.js";
 import type { Optimizer } from "../optim/optimizer.js";
@@ -26,6 +28,8 @@ export interface TrainConfig {
   dataSeed: number;
   /** Also measure test accuracy at every evaluation (otherwise only at early stop and at the end). */
   testCurve: boolean;
+  /** Sparse execution for pruned layers: by measured density crossover (auto), always, or never. */
+  sparse?: SparseMode;
 }
 
 export const PAPER_TRAINING: TrainConfig = {
@@ -64,13 +68,15 @@ export interface TrainResult {
 }
 
 export interface TrainHooks {
-  /** After every optimizer step (iteration counts from 1). */
-  onStep?(iteration: number, loss: number): void;
+  /**
+   * After every optimizer step (iteration counts from 1). Call `syncModel()` before reading the
+   * model's weights there: sparse layers train compact copies.
+   */
+  onStep?(iteration: number, loss: number, syncModel: () => void): void;
   onEval?(point: EvalPoint): void;
 }
 
-export function makeOptimizer(model: Mlp, config: TrainConfig): Optimizer {
-  const params = model.parameters();
+export function makeOptimizer(params: Parameter[], config: TrainConfig): Optimizer {
   if (config.optimizer === "adam") return new Adam(params, { lr: config.lr, weightDecay: config.weightDecay });
   return new Sgd(params, { lr: config.lr, momentum: config.momentum, weightDecay: config.weightDecay });
 }
@@ -112,9 +118,13 @@ export function train(model: Mlp, splits: Splits, config: TrainConfig, hooks: Tr
   validateTrainConfig(config, splits);
   const ownEvaluators = !evaluators;
   const evals = evaluators ?? new SplitEvaluators(splits);
-  const loader = new BatchLoader(splits.train, config.batchSize, splits.scaling ?? UNIT_SCALING);
+  const plan = planExecution(model, config.sparse ?? "auto");
+  const featureMajor = plan.layout === "features";
+  const loader = new BatchLoader(splits.train, config.batchSize, splits.scaling ?? UNIT_SCALING, featureMajor);
   const stream = new MinibatchStream(loader, new Random(config.dataSeed, 1));
-  const optimizer = makeOptimizer(model, config);
+  const optimizer = makeOptimizer(plan.trainable, config);
+  const classifier = { forward: plan.forward };
+  const syncModel = (): void => plan.syncToDense();
   const curve: EvalPoint[] = [];
   let best: { iteration: number; valLoss: number; valAccuracy: number; testAccuracy?: number; weights?: Map<string, Float32Array> } | null = null;
   let trainMs = 0;
@@ -126,19 +136,20 @@ export function train(model: Mlp, splits: Splits, config: TrainConfig, hooks: Tr
 
   const evaluateAt = (iteration: number): EvalPoint => {
     const t0 = performance.now();
-    const val = evals.validation.evaluate(model);
+    const val = evals.validation.evaluate(classifier);
     const point: EvalPoint = {
       iteration,
       trainLoss: stepsSinceEval ? lossSinceEval / stepsSinceEval : Number.NaN,
       valLoss: val.loss,
       valAccuracy: val.accuracy,
     };
-    if (config.testCurve) point.testAccuracy = evals.test.evaluate(model).accuracy;
+    if (config.testCurve) point.testAccuracy = evals.test.evaluate(classifier).accuracy;
     if (!Number.isFinite(val.loss)) {
       throw new Error(`training diverged: validation loss is ${val.loss} at iteration ${iteration} (try a smaller learning rate)`);
     }
     if (!best || val.loss < best.valLoss) {
       // without a test curve, keep the best weights (in one reused buffer) to test them at the end
+      if (!config.testCurve) syncModel();
       const weights = config.testCurve ? undefined : model.snapshot(best?.weights);
       best = { iteration, valLoss: val.loss, valAccuracy: val.accuracy, testAccuracy: point.testAccuracy, weights };
     }
@@ -156,7 +167,8 @@ export function train(model: Mlp, splits: Splits, config: TrainConfig, hooks: Tr
       const t0 = performance.now();
       stream.next();
       const loss = tidy(() => {
-        const l = crossEntropy(model.forward(loader.inputs), loader.labels);
+        const logits = featureMajor ? plan.forwardFeatures(loader.inputs) : model.forward(loader.inputs);
+        const l = crossEntropy(logits, loader.labels);
         l.backward();
         return l.item();
       });
@@ -168,15 +180,16 @@ export function train(model: Mlp, splits: Splits, config: TrainConfig, hooks: Tr
       }
       lossSinceEval += loss;
       stepsSinceEval++;
-      hooks.onStep?.(it, loss);
+      hooks.onStep?.(it, loss, syncModel);
       if (it % config.evalEvery === 0 || it === config.iterations) {
         windows.push({ fromIteration: windowStart.iteration, toIteration: it, stepsPerSecond: (it - windowStart.iteration) / ((trainMs - windowStart.trainMs) / 1000) });
         windowStart = { iteration: it, trainMs };
         evaluateAt(it);
       }
     }
+    syncModel();
     const last = curve[curve.length - 1];
-    const finalTest = last.testAccuracy ?? timed(() => evals.test.evaluate(model).accuracy, (ms) => (evalMs += ms));
+    const finalTest = last.testAccuracy ?? timed(() => evals.test.evaluate(classifier).accuracy, (ms) => (evalMs += ms));
     const b = best!;
     let earlyTest = b.testAccuracy;
     if (earlyTest === undefined) {
@@ -203,6 +216,7 @@ export function train(model: Mlp, splits: Splits, config: TrainConfig, hooks: Tr
   } finally {
     loader.dispose();
     optimizer.dispose();
+    plan.dispose();
     if (ownEvaluators) evals.dispose();
   }
 }

@@ -1,0 +1,58 @@
+// Sparse-masked training speed: LeNet-300-100 (batch 60, Adam, real MNIST) at the paper's
+// fractions of weights remaining, for the dense-masked path and the sparse path side by side,
+// and what the automatic chooser picks.
+import { allExamples, splitValidation, take } from "../src/data/dataset.js";
+import { paperRates } from "../src/lottery/config.js";
+import { magnitudePrune } from "../src/lottery/masks.js";
+import { LENET_300_100, Mlp } from "../src/nn/mlp.js";
+import { loadMnistDir } from "../src/node/mnist-files.js";
+import { Random } from "../src/random.js";
+import { chooseModes, type SparseMode } from "../src/train/plan.js";
+import { PAPER_TRAINING, train, type Splits } from "../src/train/train.js";
+import { density } from "../src/lottery/masks.js";
+import { printTable } from "./harness.js";
+
+/** Rounds of the paper's layer-wise pruning giving 100%, 51.3%, 21.1%, 7.0%, 3.6% and 1.8% remaining. */
+const ROUNDS = [0, 3, 7, 12, 15, 18];
+
+function stepsPerSecond(splits: Splits, rounds: number, sparse: SparseMode, iterations: number): { sps: number; modes: string } {
+  const model = new Mlp(LENET_300_100, 0);
+  for (let r = 0; r < rounds; r++) magnitudePrune(model.prunable(), "layerwise", paperRates(LENET_300_100), 0.2);
+  const modes = chooseModes(model, sparse).map((m) => (m === "sparse" ? "S" : "D")).join("");
+  // warm up the compiled code paths, then time a real stretch
+  train(model, splits, { ...PAPER_TRAINING, iterations: 100, evalEvery: 100, testCurve: false, sparse });
+  const result = train(model, splits, { ...PAPER_TRAINING, iterations, evalEvery: iterations, testCurve: false, sparse });
+  model.dispose();
+  return { sps: result.stepsPerSecond, modes };
+}
+
+export function benchSparse(options: { iterations?: number } = {}): Record<string, unknown> {
+  const iterations = options.iterations ?? 1500;
+  const files = loadMnistDir();
+  const { train: tr, validation } = splitValidation(files.train, 5000, new Random(0, 2));
+  const splits: Splits = { train: tr, validation: take(validation, 256), test: take(allExamples(files.test), 256) };
+  const rows = ROUNDS.map((rounds) => {
+    const model = new Mlp(LENET_300_100, 0);
+    for (let r = 0; r < rounds; r++) magnitudePrune(model.prunable(), "layerwise", paperRates(LENET_300_100), 0.2);
+    const remaining = density(model.prunable()).remaining;
+    model.dispose();
+    const dense = stepsPerSecond(splits, rounds, "never", iterations);
+    const sparse = stepsPerSecond(splits, rounds, "always", iterations);
+    const auto = stepsPerSecond(splits, rounds, "auto", iterations);
+    return {
+      rounds, percentRemaining: remaining * 100, denseMaskedStepsPerSecond: dense.sps, sparseStepsPerSecond: sparse.sps,
+      autoStepsPerSecond: auto.sps, autoLayerModes: auto.modes, sparseOverDense: sparse.sps / dense.sps, autoOverDense: auto.sps / dense.sps,
+    };
+  });
+  const denseBaseline = rows[0].denseMaskedStepsPerSecond;
+  return { benchmark: "sparse", model: "LeNet-300-100", batch: 60, optimizer: "adam", iterations, rows, autoAt3_6OverDense100: rows[4].autoStepsPerSecond / denseBaseline };
+}
+
+export function printSparse(r: ReturnType<typeof benchSparse>): void {
+  const rows = (r.rows as Record<string, number | string>[]).map((x) => [
+    (x.percentRemaining as number).toFixed(1), (x.denseMaskedStepsPerSecond as number).toFixed(0), (x.sparseStepsPerSecond as number).toFixed(0),
+    `${(x.sparseOverDense as number).toFixed(2)}×`, `${x.autoLayerModes}`, (x.autoStepsPerSecond as number).toFixed(0), `${(x.autoOverDense as number).toFixed(2)}×`,
+  ]);
+  printTable(`LeNet-300-100 training steps/s by weights remaining (batch 60, Adam, ${r.iterations} steps; layer modes D = dense, S = sparse)`,
+    ["% remaining", "dense-masked", "sparse", "sparse / dense", "auto picks", "auto", "auto / dense"], rows);
+}

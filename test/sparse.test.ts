@@ -1,0 +1,104 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { crossEntropy, ready, tensor, tidy } from "../src/index.js";
+import { Mlp } from "../src/nn/mlp.js";
+import { SparseWeights } from "../src/nn/sparse-weights.js";
+import { planExecution } from "../src/train/plan.js";
+import { magnitudePrune } from "../src/lottery/masks.js";
+import { Random } from "../src/random.js";
+import { maxRelError, randomArray } from "./helpers.js";
+import { Parameter } from "../src/nn/parameter.js";
+import { Tensor } from "../src/autograd/tensor.js";
+import { sum, mul } from "../src/autograd/ops.js";
+
+beforeAll(async () => {
+  await ready();
+});
+
+describe("sparse kernels against a float64 reference", () => {
+  const rng = new Random(21);
+  for (const [inputs, outputs, density] of [[7, 5, 0.5], [784, 30, 0.05], [33, 17, 0.9], [10, 4, 0]] as const) {
+    for (const batch of [1, 3, 4, 7, 32, 33, 60, 61]) {
+      it(`${inputs}→${outputs} at density ${density}, batch ${batch}`, () => {
+        tidy(() => {
+          const maskValues = Float32Array.from({ length: inputs * outputs }, () => (rng.uniform() < density ? 1 : 0));
+          const wValues = randomArray(rng, inputs * outputs).map((v, i) => v * maskValues[i]);
+          const param = new Parameter("w", tensor(wValues, [inputs, outputs]), true);
+          param.ensureMask().set(maskValues);
+          const sw = new SparseWeights(param);
+          const xT = tensor(randomArray(rng, inputs * batch), [inputs, batch], { requiresGrad: true });
+          const r = Float64Array.from(randomArray(rng, outputs * batch));
+          const y = sw.apply(xT);
+          // forward: yT[j][b] = Σ_i w[i][j] xT[i][b]
+          const ref = new Float64Array(outputs * batch);
+          for (let j = 0; j < outputs; j++) for (let b = 0; b < batch; b++) {
+            let s = 0;
+            for (let i = 0; i < inputs; i++) s += wValues[i * outputs + j] * xT.view()[i * batch + b];
+            ref[j * batch + b] = s;
+          }
+          expect(maxRelError(y.view(), ref)).toBeLessThan(1e-5);
+          sum(mul(y, tensor(Float32Array.from(r), [outputs, batch]))).backward();
+          const dx = new Float64Array(inputs * batch);
+          const dw = new Float64Array(inputs * outputs);
+          for (let j = 0; j < outputs; j++) for (let b = 0; b < batch; b++) for (let i = 0; i < inputs; i++) {
+            dx[i * batch + b] += wValues[i * outputs + j] * r[j * batch + b];
+            dw[i * outputs + j] += xT.view()[i * batch + b] * r[j * batch + b];
+          }
+          expect(maxRelError(xT.grad!.view(), dx)).toBeLessThan(1e-5);
+          // compact gradients land on surviving weights only
+          const gradDense = new Parameter("g", new Tensor([inputs, outputs], false, "g").fill(0), true);
+          gradDense.ensureMask().set(maskValues);
+          const back = new SparseWeights(gradDense);
+          back.values.set(sw.values.grad ? sw.values.grad.view() : new Float32Array(back.values.size));
+          back.scatter();
+          expect(maxRelError(gradDense.value.view(), dw.map((v, i) => v * maskValues[i]))).toBeLessThan(1e-5);
+          sw.dispose();
+          back.dispose();
+        });
+      });
+    }
+  }
+});
+
+describe("the sparse path matches the dense-masked path", () => {
+  it("same logits, loss and gradients on a pruned MLP", () => {
+    const model = new Mlp({ inputs: 50, hidden: [40, 20], classes: 10 }, 4);
+    magnitudePrune(model.prunable(), "layerwise", { "fc1.weight": 0.9, "fc2.weight": 0.7, "fc3.weight": 0.3 }, 0);
+    const rng = new Random(8);
+    const xValues = randomArray(rng, 13 * 50);
+    const labels = Array.from({ length: 13 }, (_, i) => i % 10);
+    const run = (mode: "always" | "never"): { logits: Float32Array; loss: number; grads: Float32Array[] } => {
+      const plan = planExecution(model, mode);
+      expect(plan.modes.every((m) => m === (mode === "always" ? "sparse" : "dense"))).toBe(true);
+      const out = tidy(() => {
+        const x = tensor(xValues, [13, 50]);
+        const logits = plan.forward(x);
+        const loss = crossEntropy(logits, labels);
+        loss.backward();
+        return { logits: logits.data(), loss: loss.item() };
+      });
+      // the gradient of each layer's weights, as a dense masked matrix
+      const grads = model.layers.map((layer, i) => {
+        const t = plan.trainable[2 * i];
+        if (mode === "never") return t.value.grad!.data().map((g, k) => g * layer.weight.mask!.view()[k]);
+        const scratch = new Parameter("scratch", new Tensor(layer.weight.value.shape, false, "scratch").fill(0), true);
+        scratch.ensureMask().set(layer.weight.mask!.view());
+        const sw = new SparseWeights(scratch);
+        sw.values.set(t.value.grad!.view());
+        sw.scatter();
+        const g = scratch.value.data();
+        sw.dispose();
+        scratch.dispose();
+        return g;
+      });
+      plan.trainable.forEach((p) => p.value.zeroGrad());
+      plan.dispose();
+      return { ...out, grads };
+    };
+    const dense = run("never");
+    const sparse = run("always");
+    expect(maxRelError(sparse.logits, dense.logits)).toBeLessThan(1e-5);
+    expect(Math.abs(sparse.loss - dense.loss)).toBeLessThan(1e-5);
+    sparse.grads.forEach((g, i) => expect(maxRelError(g, dense.grads[i])).toBeLessThan(1e-5));
+    model.dispose();
+  });
+});
