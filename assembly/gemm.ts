@@ -24,16 +24,27 @@ export function sgemm(
   transA: i32, transB: i32, M: i32, N: i32, K: i32,
   a: usize, b: usize, c: usize, accumulate: i32, work: usize,
 ): void {
-  if (M <= 0 || N <= 0) return;
+  sgemmColumns(transA, transB, M, N, K, a, b, c, accumulate, work, 0, N);
+}
+
+/**
+ * Columns [n0, n1) of the same product: threads split one GEMM by column ranges (multiples of 8),
+ * each with its own `work`, and every element is computed exactly as by the whole call.
+ */
+export function sgemmColumns(
+  transA: i32, transB: i32, M: i32, N: i32, K: i32,
+  a: usize, b: usize, c: usize, accumulate: i32, work: usize, n0: i32, n1: i32,
+): void {
+  if (M <= 0 || n1 <= n0) return;
   if (K <= 0) {
-    if (!accumulate) memory.fill(c, 0, <usize>(M * N) << 2);
+    if (!accumulate) for (let i = 0; i < M; i++) memory.fill(c + (<usize>(i * N + n0) << 2), 0, <usize>(n1 - n0) << 2);
     return;
   }
   const packedA = work;
   const packedB = work + (<usize>(MC * KC) << 2);
   const tile = packedB + (<usize>(KC * NC) << 2);
-  for (let jc = 0; jc < N; jc += NC) {
-    const nc = min(NC, N - jc);
+  for (let jc = n0; jc < n1; jc += NC) {
+    const nc = min(NC, n1 - jc);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
       const acc = pc > 0 || accumulate != 0;

@@ -5,17 +5,21 @@
 // of `inputs` (i32 input index) and `values` (f32 weight).
 import { madd } from "./madd";
 
-/** yT[j][b] = Σ_p values[p] · xT[inputs[p]][b] over output j's entries (overwrites yT). */
+/**
+ * yT[j][b] = Σ_p values[p] · xT[inputs[p]][b] over output j's entries (overwrites yT), for batch
+ * lanes [laneBegin, laneEnd): threads split the batch.
+ */
 export function sparseForward(
   offsets: usize, inputs: usize, values: usize, outputs: i32, xT: usize, yT: usize, batch: i32,
+  laneBegin: i32, laneEnd: i32,
 ): void {
   const rowBytes = <usize>batch << 2;
   for (let j = 0; j < outputs; j++) {
     const begin = load<i32>(offsets + (<usize>j << 2)), end = load<i32>(offsets + (<usize>(j + 1) << 2));
     const out = yT + <usize>j * rowBytes;
-    let b = 0;
+    let b = laneBegin;
     // 8 vectors (32 batch lanes) at a time: the accumulators stay in registers
-    for (; b + 32 <= batch; b += 32) {
+    for (; b + 32 <= laneEnd; b += 32) {
       let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
       let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
       const lane = <usize>b << 2;
@@ -31,7 +35,7 @@ export function sparseForward(
       v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
       v128.store(o, a4, 64); v128.store(o, a5, 80); v128.store(o, a6, 96); v128.store(o, a7, 112);
     }
-    for (; b + 4 <= batch; b += 4) {
+    for (; b + 4 <= laneEnd; b += 4) {
       let a = f32x4.splat(0);
       const lane = <usize>b << 2;
       for (let p = begin; p < end; p++) {
@@ -40,7 +44,7 @@ export function sparseForward(
       }
       v128.store(out + lane, a);
     }
-    for (; b < batch; b++) {
+    for (; b < laneEnd; b++) {
       let s: f32 = 0;
       for (let p = begin; p < end; p++) {
         s += load<f32>(values + (<usize>p << 2)) * load<f32>(xT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + (<usize>b << 2));
@@ -50,16 +54,20 @@ export function sparseForward(
   }
 }
 
-/** dxT[inputs[p]][b] += values[p] · dyT[j][b]: the input gradient, scattered weight by weight. */
+/**
+ * dxT[inputs[p]][b] += values[p] · dyT[j][b]: the input gradient, scattered weight by weight, for
+ * batch lanes [laneBegin, laneEnd).
+ */
 export function sparseBackwardInput(
   offsets: usize, inputs: usize, values: usize, outputs: i32, dyT: usize, dxT: usize, batch: i32,
+  laneBegin: i32, laneEnd: i32,
 ): void {
   const rowBytes = <usize>batch << 2;
   for (let j = 0; j < outputs; j++) {
     const begin = load<i32>(offsets + (<usize>j << 2)), end = load<i32>(offsets + (<usize>(j + 1) << 2));
     const dy = dyT + <usize>j * rowBytes;
-    let b = 0;
-    for (; b + 32 <= batch; b += 32) {
+    let b = laneBegin;
+    for (; b + 32 <= laneEnd; b += 32) {
       const lane = <usize>b << 2;
       const g0 = v128.load(dy + lane), g1 = v128.load(dy + lane, 16), g2 = v128.load(dy + lane, 32), g3 = v128.load(dy + lane, 48);
       const g4 = v128.load(dy + lane, 64), g5 = v128.load(dy + lane, 80), g6 = v128.load(dy + lane, 96), g7 = v128.load(dy + lane, 112);
@@ -72,7 +80,7 @@ export function sparseBackwardInput(
         v128.store(row, madd(w, g6, v128.load(row, 96)), 96); v128.store(row, madd(w, g7, v128.load(row, 112)), 112);
       }
     }
-    for (; b + 4 <= batch; b += 4) {
+    for (; b + 4 <= laneEnd; b += 4) {
       const lane = <usize>b << 2;
       const g = v128.load(dy + lane);
       for (let p = begin; p < end; p++) {
@@ -80,7 +88,7 @@ export function sparseBackwardInput(
         v128.store(row, madd(v128.load32_splat(values + (<usize>p << 2)), g, v128.load(row)));
       }
     }
-    for (; b < batch; b++) {
+    for (; b < laneEnd; b++) {
       const g = load<f32>(dy + (<usize>b << 2));
       for (let p = begin; p < end; p++) {
         const at = dxT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + (<usize>b << 2);

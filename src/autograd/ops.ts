@@ -27,11 +27,11 @@ export function matmul(a: Tensor, b: Tensor, options: { transposeA?: boolean; tr
   }
   const e = engine();
   const out = new Tensor([m, n], false, "matmul");
-  e.kernels.sgemm(tA, tB, m, n, k, a.ptr, b.ptr, out.ptr, 0, e.gemmWork);
+  e.gemm(tA, tB, m, n, k, a.ptr, b.ptr, out.ptr, 0);
   return fromOp(out, [a, b], () => {
     const g = out.gradBuffer().ptr;
     const gemm = (ta: number, tb: number, rows: number, cols: number, depth: number, x: number, y: number, into: Tensor): void =>
-      e.kernels.sgemm(ta, tb, rows, cols, depth, x, y, into.gradBuffer().ptr, 1, e.gemmWork);
+      e.gemm(ta, tb, rows, cols, depth, x, y, into.gradBuffer().ptr, 1);
     // dL/d op(a) = dL/dout · op(b)ᵀ and dL/d op(b) = op(a)ᵀ · dL/dout, written for the stored layouts
     if (a.requiresGrad) {
       if (!tA) gemm(0, tB ? 0 : 1, m, k, n, g, b.ptr, a);

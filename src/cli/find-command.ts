@@ -9,7 +9,7 @@ import { accuracyChart, earlyStopChart, resultsCsv, summaryTable } from "../lott
 import { writeFileAtomic, writeJsonAtomic } from "../node/atomic-write.js";
 import { loadSavedRun, saveRound } from "../node/checkpoint.js";
 import { validateTrainConfig } from "../train/train.js";
-import { addTrainingOptions, integer, modelSpec, number, trainConfig, wasmVariant, type CommonOptions } from "./options.js";
+import { addTrainingOptions, integer, modelSpec, number, trainConfig, engineOptions, type CommonOptions } from "./options.js";
 import { makeProgress } from "./progress.js";
 import { runtimeInfo } from "./runtime-info.js";
 import { dataChoice, loadSplits, type DataChoice } from "./splits.js";
@@ -48,7 +48,7 @@ export function findCommand(): Command {
     .option("--controls <list>", "control arms: reinit, random, both (reinit,random) or none", "reinit")
     .option("--resume <dir>", "continue an interrupted search in <dir> from its last complete round (other flags are taken from the saved run)");
   return cmd.action(async (o: FindOptions) => {
-    const variant = wasmVariant(o);
+    const engineChoice = engineOptions(o);
     let config: LotteryConfig;
     let data: DataChoice;
     let resume: ReturnType<typeof loadSavedRun> | undefined;
@@ -62,7 +62,7 @@ export function findCommand(): Command {
       data = dataChoice(o);
       config = lotteryConfig(o, data);
     }
-    const engine = await ready({ variant });
+    const engine = await ready(engineChoice);
     const splits = loadSplits(data);
     try {
       if (!o.resume) {
@@ -82,7 +82,7 @@ export function findCommand(): Command {
       const report = {
         command: "find",
         config,
-        engine: { variant: engine.variant, ...runtimeInfo() },
+        engine: { variant: engine.variant, threads: engine.threads, ...runtimeInfo() },
         completedRounds: state.completedRounds,
         stopReason: state.stopReason,
         finished: final,

@@ -2,6 +2,8 @@
 // reported with the flag's name and what was expected.
 import { Command, Option } from "commander";
 import { UsageError } from "./usage-error.js";
+import type { EngineOptions } from "../engine/engine.js";
+import { defaultThreads, spawnNodeWorker } from "../node/workers.js";
 import type { TrainConfig } from "../train/train.js";
 import { LENET_300_100, type MlpSpec } from "../nn/mlp.js";
 
@@ -26,6 +28,7 @@ export interface CommonOptions {
   json?: boolean;
   wasm: string;
   sparse: string;
+  threads?: string;
 }
 
 export function addTrainingOptions(cmd: Command, defaults: { iterations: number; out: string; testCurve: boolean }): Command {
@@ -49,6 +52,7 @@ export function addTrainingOptions(cmd: Command, defaults: { iterations: number;
       defaults.testCurve ? "skip test accuracy at every evaluation (still measured at early stop and at the end)"
         : "also measure test accuracy at every evaluation (slower)")
     .addOption(new Option("--wasm <variant>", "kernel binary: auto, simd or relaxed-simd").default("auto"))
+    .option("--threads <n>", "kernel threads (default: the available cores)")
     .addOption(new Option("--sparse <mode>", "sparse kernels for pruned layers: auto (by measured density crossover), on or off").default("auto"))
     .option("--quiet", "no progress output")
     .option("--json", "print the result as JSON on stdout");
@@ -105,4 +109,14 @@ function sparseMode(text: string): "auto" | "always" | "never" {
   if (text === "on") return "always";
   if (text === "off") return "never";
   throw new UsageError(`unknown --sparse "${text}" (choose auto, on or off)`);
+}
+
+/** The engine options the flags ask for: SIMD variant and kernel threads (Node worker_threads). */
+export function engineOptions(o: CommonOptions): EngineOptions {
+  const variant = wasmVariant(o);
+  const cores = defaultThreads();
+  const threads = o.threads === undefined ? (variant === "relaxed-simd" ? 1 : cores) : integer("--threads", o.threads, 1);
+  if (threads > cores) throw new UsageError(`--threads ${threads} is more than the ${cores} cores available here; extra threads would only slow training down`);
+  if (threads > 1 && variant === "relaxed-simd") throw new UsageError("--wasm relaxed-simd runs on one thread; use --threads 1 (the threaded build is plain SIMD)");
+  return { variant, threads, spawnWorker: spawnNodeWorker };
 }

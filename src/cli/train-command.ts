@@ -5,7 +5,7 @@ import { ready } from "../engine/engine.js";
 import { Mlp } from "../nn/mlp.js";
 import { train, validateTrainConfig } from "../train/train.js";
 import { writeJsonAtomic } from "../node/atomic-write.js";
-import { addTrainingOptions, modelSpec, trainConfig, wasmVariant, type CommonOptions } from "./options.js";
+import { addTrainingOptions, modelSpec, trainConfig, engineOptions, type CommonOptions } from "./options.js";
 import { dataChoice, loadSplits } from "./splits.js";
 import { makeProgress } from "./progress.js";
 import { UsageError } from "./usage-error.js";
@@ -17,8 +17,8 @@ export function trainCommand(): Command {
   return cmd.action(async (o: CommonOptions) => {
     const config = trainConfig(o);
     const data = dataChoice(o);
-    const variant = wasmVariant(o);
-    const engine = await ready({ variant });
+    const engineChoice = engineOptions(o);
+    const engine = await ready(engineChoice);
     const splits = loadSplits(data);
     const spec = modelSpec(o, splits.features, splits.classes);
     try {
@@ -39,7 +39,7 @@ export function trainCommand(): Command {
     const report = {
       command: "train",
       config: { model: spec, ...config, seed: data.seed, data: data.dir, validation: data.validation, trainSubset: data.trainSubset, normalize: data.normalize },
-      engine: { variant: engine.variant, ...runtimeInfo() },
+      engine: { variant: engine.variant, threads: engine.threads, ...runtimeInfo() },
       earlyStop: result.earlyStop,
       final: result.final,
       curve: result.curve,

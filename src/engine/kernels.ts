@@ -1,6 +1,6 @@
 // Loads the kernel module into a host-owned memory. Two binaries are embedded: plain SIMD (the
 // default) and relaxed SIMD (fused multiply-add), used only where WebAssembly.validate accepts it.
-import { relaxedSimdBase64, simdBase64 } from "./wasm-bytes.generated.js";
+import { relaxedSimdBase64, sharedSimdBase64, simdBase64 } from "./wasm-bytes.generated.js";
 
 /** The kernel exports, as typed functions (pointers are byte offsets, sizes are element counts). */
 export interface KernelExports {
@@ -10,6 +10,8 @@ export interface KernelExports {
   sgemmWorkspaceBytes(): number;
   sgemm(transA: number, transB: number, m: number, n: number, k: number,
     a: number, b: number, c: number, accumulate: number, work: number): void;
+  sgemmColumns(transA: number, transB: number, m: number, n: number, k: number,
+    a: number, b: number, c: number, accumulate: number, work: number, n0: number, n1: number): void;
   add(a: number, b: number, out: number, n: number): void;
   axpy(alpha: number, src: number, dst: number, n: number): void;
   scale(alpha: number, x: number, out: number, n: number): void;
@@ -30,8 +32,8 @@ export interface KernelExports {
   adamStep(w: number, g: number, m: number, v: number, mask: number, n: number, lr: number, beta1: number,
     beta2: number, eps: number, correction1: number, correction2: number, weightDecay: number): void;
   sgdStep(w: number, g: number, velocity: number, mask: number, n: number, lr: number, momentum: number, weightDecay: number): void;
-  sparseForward(offsets: number, inputs: number, values: number, outputs: number, xT: number, yT: number, batch: number): void;
-  sparseBackwardInput(offsets: number, inputs: number, values: number, outputs: number, dyT: number, dxT: number, batch: number): void;
+  sparseForward(offsets: number, inputs: number, values: number, outputs: number, xT: number, yT: number, batch: number, laneBegin: number, laneEnd: number): void;
+  sparseBackwardInput(offsets: number, inputs: number, values: number, outputs: number, dyT: number, dxT: number, batch: number, laneBegin: number, laneEnd: number): void;
   sparseBackwardWeights(offsets: number, inputs: number, grad: number, outputs: number, xT: number, dyT: number, batch: number): void;
   transpose(x: number, out: number, rows: number, cols: number): void;
   addPerRow(x: number, v: number, out: number, rows: number, cols: number): void;
@@ -44,7 +46,7 @@ export interface KernelExports {
   applyThreshold(list: number, count: number, thresholdBits: number, ties: number): number;
 }
 
-export type WasmVariant = "simd" | "relaxed-simd";
+export type WasmVariant = "simd" | "relaxed-simd" | "simd-threads";
 
 export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
@@ -61,6 +63,13 @@ export function simdSupported(): boolean {
 /** True when this runtime accepts the relaxed-SIMD binary. */
 export function relaxedSimdSupported(): boolean {
   return WebAssembly.validate(decodeBase64(relaxedSimdBase64));
+}
+
+/** The shared-memory build (plain SIMD plus atomics) that every thread of a pool instantiates. */
+export function compileSharedKernels(): Promise<WebAssembly.Module> {
+  const bytes = decodeBase64(sharedSimdBase64);
+  if (!WebAssembly.validate(bytes)) throw new Error("this JavaScript runtime does not support WebAssembly threads with SIMD");
+  return WebAssembly.compile(bytes);
 }
 
 export async function instantiateKernels(

@@ -54,13 +54,22 @@ export class SparseWeights {
       throw new Error(`sparse ${this.source.name}: input must be feature-major [${this.inputs}, batch], got [${xT.shape.join(", ")}]`);
     }
     const batch = xT.shape[1];
-    const k = engine().kernels;
+    const e = engine();
+    const work = 2 * this.nonzeros * batch;
     const out = new Tensor([this.outputs, batch], false, `sparse ${this.source.name}`);
-    k.sparseForward(this.offsets, this.indices, this.values.ptr, this.outputs, xT.ptr, out.ptr, batch);
+    // threads split the batch lanes (forward, input gradient) or the outputs (weight gradient),
+    // so no two threads write the same element
+    e.parallel("sparseForward", batch, 4, work, (b0, b1) => [this.offsets, this.indices, this.values.ptr, this.outputs, xT.ptr, out.ptr, batch, b0, b1]);
     return fromOp(out, [xT, this.values], () => {
       const g = out.gradBuffer().ptr;
-      if (xT.requiresGrad) k.sparseBackwardInput(this.offsets, this.indices, this.values.ptr, this.outputs, g, xT.gradBuffer().ptr, batch);
-      if (this.values.requiresGrad) k.sparseBackwardWeights(this.offsets, this.indices, this.values.gradBuffer().ptr, this.outputs, xT.ptr, g, batch);
+      if (xT.requiresGrad) {
+        const dx = xT.gradBuffer().ptr;
+        e.parallel("sparseBackwardInput", batch, 4, work, (b0, b1) => [this.offsets, this.indices, this.values.ptr, this.outputs, g, dx, batch, b0, b1]);
+      }
+      if (this.values.requiresGrad) {
+        const dw = this.values.gradBuffer().ptr;
+        e.parallel("sparseBackwardWeights", this.outputs, 1, work, (j0, j1) => [this.offsets + 4 * j0, this.indices, dw, j1 - j0, xT.ptr, g + 4 * j0 * batch, batch]);
+      }
     });
   }
 

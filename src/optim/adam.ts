@@ -29,11 +29,14 @@ export class Adam implements Optimizer {
     this.t++;
     const c1 = 1 - beta1 ** this.t;
     const c2 = 1 - beta2 ** this.t;
-    const k = engine().kernels;
+    const e = engine();
     this.params.forEach((p, i) => {
       const { m, v } = this.moments[i];
       const g = p.value.gradBuffer();
-      k.adamStep(p.value.ptr, g.ptr, m.ptr, v.ptr, p.mask ? p.mask.ptr : 0, p.value.size, lr, beta1, beta2, eps, c1, c2, weightDecay);
+      const mask = p.mask ? p.mask.ptr : 0;
+      e.parallel("adamStep", p.value.size, 16, 20 * p.value.size, (b, end) => [
+        p.value.ptr + 4 * b, g.ptr + 4 * b, m.ptr + 4 * b, v.ptr + 4 * b, mask ? mask + 4 * b : 0, end - b, lr, beta1, beta2, eps, c1, c2, weightDecay,
+      ]);
     });
   }
 

@@ -20,10 +20,14 @@ export class Sgd implements Optimizer {
 
   step(): void {
     const { lr, momentum = 0, weightDecay = 0 } = this.options;
-    const k = engine().kernels;
+    const e = engine();
     this.params.forEach((p, i) => {
       const g = p.value.gradBuffer();
-      k.sgdStep(p.value.ptr, g.ptr, this.velocity[i].ptr, p.mask ? p.mask.ptr : 0, p.value.size, lr, momentum, weightDecay);
+      const mask = p.mask ? p.mask.ptr : 0;
+      const vel = this.velocity[i].ptr;
+      e.parallel("sgdStep", p.value.size, 16, 10 * p.value.size, (b, end) => [
+        p.value.ptr + 4 * b, g.ptr + 4 * b, vel + 4 * b, mask ? mask + 4 * b : 0, end - b, lr, momentum, weightDecay,
+      ]);
     });
   }
 

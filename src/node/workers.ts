@@ -1,0 +1,23 @@
+// Kernel threads in Node: worker_threads running the portable worker loop.
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import type { WorkerHandle } from "../engine/thread-pool.js";
+
+// Under a TypeScript test runner this file is the .ts source; the worker itself always runs
+// the compiled JavaScript.
+const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "../../dist/node/kernel-worker.js" : "./kernel-worker.js", import.meta.url);
+
+export function spawnNodeWorker(): WorkerHandle {
+  const worker = new Worker(WORKER_URL);
+  worker.unref(); // a waiting kernel thread must not keep the process alive
+  const ready = new Promise<void>((resolve, reject) => {
+    worker.once("message", (m) => (m === "ready" ? resolve() : reject(new Error(String(m)))));
+    worker.once("error", reject);
+  });
+  return { postMessage: (m) => worker.postMessage(m), ready, terminate: () => void worker.terminate() };
+}
+
+/** The default thread count: the cores this process may use. */
+export function defaultThreads(): number {
+  return availableParallelism();
+}

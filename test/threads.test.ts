@@ -1,0 +1,103 @@
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { engine, ready, tensor, tidy } from "../src/index.js";
+import { splitAligned } from "../src/engine/engine.js";
+import { spawnNodeWorker } from "../src/node/workers.js";
+import { Parameter } from "../src/nn/parameter.js";
+import { SparseWeights } from "../src/nn/sparse-weights.js";
+import { Random } from "../src/random.js";
+import { randomArray } from "./helpers.js";
+
+beforeAll(async () => {
+  await ready({ threads: 2, spawnWorker: spawnNodeWorker });
+});
+
+const bits = (a: Float32Array): Uint32Array => new Uint32Array(a.slice().buffer);
+
+describe("kernel threads over shared memory", () => {
+  it("runs two threads over a SharedArrayBuffer", () => {
+    expect(engine().threads).toBe(2);
+    expect(engine().variant).toBe("simd-threads");
+    expect(engine().memory.buffer).toBeInstanceOf(SharedArrayBuffer);
+  });
+
+  it("split GEMM gives the same bits as one thread, in every layout", () => {
+    const e = engine();
+    const rng = new Random(31);
+    for (const [m, k, n] of [[60, 784, 300], [784, 60, 300], [60, 300, 784], [129, 257, 65], [300, 784, 60]]) {
+      for (const [ta, tb] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
+        tidy(() => {
+          const a = tensor(randomArray(rng, m * k)), b = tensor(randomArray(rng, k * n));
+          const one = tensor(new Float32Array(m * n)), two = tensor(new Float32Array(m * n));
+          e.kernels.sgemm(ta, tb, m, n, k, a.ptr, b.ptr, one.ptr, 0, e.gemmWork);
+          e.gemm(ta, tb, m, n, k, a.ptr, b.ptr, two.ptr, 0);
+          expect(bits(two.view())).toEqual(bits(one.view()));
+        });
+      }
+    }
+  });
+
+  it("split sparse kernels give the same bits as one thread", () => {
+    const e = engine();
+    const rng = new Random(32);
+    const [inputs, outputs, batch] = [784, 300, 60];
+    tidy(() => {
+      const mask = Float32Array.from({ length: inputs * outputs }, () => (rng.uniform() < 0.3 ? 1 : 0));
+      const p = new Parameter("w", tensor(randomArray(rng, inputs * outputs).map((v, i) => v * mask[i]), [inputs, outputs]), true);
+      p.ensureMask().set(mask);
+      const sw = new SparseWeights(p);
+      const xT = tensor(randomArray(rng, inputs * batch), [inputs, batch], { requiresGrad: true });
+      const y = sw.apply(xT);
+      const dy = tensor(randomArray(rng, outputs * batch), [outputs, batch]);
+      y.gradBuffer().set(dy.view());
+      y.backwardFn!();
+      // the same on one thread, straight through the kernels
+      const [offsets, indices] = [(sw as unknown as { offsets: number }).offsets, (sw as unknown as { indices: number }).indices];
+      const y1 = tensor(new Float32Array(outputs * batch)), dx1 = tensor(new Float32Array(inputs * batch)), dw1 = tensor(new Float32Array(sw.nonzeros));
+      e.kernels.sparseForward(offsets, indices, sw.values.ptr, outputs, xT.ptr, y1.ptr, batch, 0, batch);
+      e.kernels.sparseBackwardInput(offsets, indices, sw.values.ptr, outputs, dy.ptr, dx1.ptr, batch, 0, batch);
+      e.kernels.sparseBackwardWeights(offsets, indices, dw1.ptr, outputs, xT.ptr, dy.ptr, batch);
+      expect(bits(y.view())).toEqual(bits(y1.view()));
+      expect(bits(xT.grad!.view())).toEqual(bits(dx1.view()));
+      expect(bits(sw.values.grad!.view())).toEqual(bits(dw1.view()));
+      sw.dispose();
+    });
+  });
+
+  it("splits ranges on aligned boundaries that cover everything once", () => {
+    expect(splitAligned(300, 2, 8)).toEqual([[0, 152], [152, 300]]);
+    expect(splitAligned(60, 2, 4)).toEqual([[0, 32], [32, 60]]);
+    expect(splitAligned(5, 3, 4)).toEqual([[0, 4], [4, 5]]);
+  });
+});
+
+describe("threads from the command line", () => {
+  const BIN = join(import.meta.dirname, "..", "dist", "cli", "main.js");
+  const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 120_000 });
+
+  it("two threads train to the same bits as one", () => {
+    const results = ["1", "2"].map((threads) => {
+      const out = mkdtempSync(join(tmpdir(), "wt-threads-"));
+      const r = run("find", "--hidden", "64,32", "--train-subset", "3000", "--validation", "500", "--iterations", "60", "--eval-every", "20",
+        "--rounds", "12", "--target-sparsity", "0.15", "--controls", "none", "--threads", threads, "--quiet", "--out", out);
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
+    });
+    expect(results.map((r) => r.engine.threads)).toEqual([1, 2]);
+    const strip = (j: { results: Record<string, unknown>[] }) => j.results.map(({ seconds: _s, stepsPerSecond: _p, ...rest }) => rest);
+    expect(strip(results[1])).toEqual(strip(results[0]));
+  });
+
+  it("rejects --threads 0 and more threads than cores", () => {
+    let r = run("train", "--threads", "0");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--threads must be at least 1, got 0/);
+    r = run("train", "--threads", "999");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--threads 999 is more than the \d+ cores available here/);
+  });
+});
