@@ -35,6 +35,31 @@ export function sparseForward(
       v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
       v128.store(o, a4, 64); v128.store(o, a5, 80); v128.store(o, a6, 96); v128.store(o, a7, 112);
     }
+    // the rest in blocks of 4, 2 and 1 vectors, so the weight list is read as few times as possible
+    if (b + 16 <= laneEnd) {
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+      const lane = <usize>b << 2;
+      for (let p = begin; p < end; p++) {
+        const w = v128.load32_splat(values + (<usize>p << 2));
+        const row = xT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + lane;
+        a0 = madd(w, v128.load(row), a0); a1 = madd(w, v128.load(row, 16), a1);
+        a2 = madd(w, v128.load(row, 32), a2); a3 = madd(w, v128.load(row, 48), a3);
+      }
+      const o = out + lane;
+      v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
+      b += 16;
+    }
+    if (b + 8 <= laneEnd) {
+      let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+      const lane = <usize>b << 2;
+      for (let p = begin; p < end; p++) {
+        const w = v128.load32_splat(values + (<usize>p << 2));
+        const row = xT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + lane;
+        a0 = madd(w, v128.load(row), a0); a1 = madd(w, v128.load(row, 16), a1);
+      }
+      v128.store(out + lane, a0); v128.store(out + lane, a1, 16);
+      b += 8;
+    }
     for (; b + 4 <= laneEnd; b += 4) {
       let a = f32x4.splat(0);
       const lane = <usize>b << 2;
@@ -79,6 +104,27 @@ export function sparseBackwardInput(
         v128.store(row, madd(w, g4, v128.load(row, 64)), 64); v128.store(row, madd(w, g5, v128.load(row, 80)), 80);
         v128.store(row, madd(w, g6, v128.load(row, 96)), 96); v128.store(row, madd(w, g7, v128.load(row, 112)), 112);
       }
+    }
+    if (b + 16 <= laneEnd) {
+      const lane = <usize>b << 2;
+      const g0 = v128.load(dy + lane), g1 = v128.load(dy + lane, 16), g2 = v128.load(dy + lane, 32), g3 = v128.load(dy + lane, 48);
+      for (let p = begin; p < end; p++) {
+        const w = v128.load32_splat(values + (<usize>p << 2));
+        const row = dxT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + lane;
+        v128.store(row, madd(w, g0, v128.load(row))); v128.store(row, madd(w, g1, v128.load(row, 16)), 16);
+        v128.store(row, madd(w, g2, v128.load(row, 32)), 32); v128.store(row, madd(w, g3, v128.load(row, 48)), 48);
+      }
+      b += 16;
+    }
+    if (b + 8 <= laneEnd) {
+      const lane = <usize>b << 2;
+      const g0 = v128.load(dy + lane), g1 = v128.load(dy + lane, 16);
+      for (let p = begin; p < end; p++) {
+        const w = v128.load32_splat(values + (<usize>p << 2));
+        const row = dxT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + lane;
+        v128.store(row, madd(w, g0, v128.load(row))); v128.store(row, madd(w, g1, v128.load(row, 16)), 16);
+      }
+      b += 8;
     }
     for (; b + 4 <= laneEnd; b += 4) {
       const lane = <usize>b << 2;

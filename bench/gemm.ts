@@ -3,6 +3,7 @@
 import { engine } from "../src/index.js";
 import { Random } from "../src/random.js";
 import { printTable, time } from "./harness.js";
+import { initTfjsWasm, tfjsMatmulMs } from "./peers/tfjs.js";
 
 interface Case { label: string; m: number; k: number; n: number; transA: boolean; transB: boolean }
 
@@ -30,8 +31,9 @@ function plainJsGemm(c: Case, a: Float32Array, b: Float32Array, out: Float32Arra
   }
 }
 
-export function benchGemm(): Record<string, unknown> {
+export async function benchGemm(): Promise<Record<string, unknown>> {
   const e = engine();
+  const tfjsBackend = await initTfjsWasm();
   const rng = new Random(0);
   // The ceiling: the same multiply-add mix with no memory traffic, measured in this run.
   const peakIterations = 200_000;
@@ -50,23 +52,24 @@ export function benchGemm(): Record<string, unknown> {
     e.allocator.release(pa, a.length * 4);
     e.allocator.release(pb, b.length * 4);
     e.allocator.release(pc, c.m * c.n * 4);
+    const tfjsGflops = flops / tfjsMatmulMs(c.m, c.k, c.n, c.transA, c.transB) / 1e6;
     const wasmGflops = flops / wasm.medianMs / 1e6;
     const jsGflops = flops / js.medianMs / 1e6;
     return {
       label: c.label, shape: `${c.m}×${c.k}×${c.n}`, layout: `${c.transA ? "Aᵀ" : "A"}·${c.transB ? "Bᵀ" : "B"}`,
-      wasmGflops, plainJsGflops: jsGflops, speedup: wasmGflops / jsGflops, fractionOfPeak: wasmGflops / peakGflops,
+      wasmGflops, plainJsGflops: jsGflops, tfjsWasmGflops: tfjsGflops, speedup: wasmGflops / jsGflops, overTfjs: wasmGflops / tfjsGflops, fractionOfPeak: wasmGflops / peakGflops,
       wasmMedianMs: wasm.medianMs,
     };
   });
-  return { benchmark: "gemm", variant: e.variant, threads: 1, simdPeakGflops: peakGflops, results };
+  return { benchmark: "gemm", variant: e.variant, threads: 1, simdPeakGflops: peakGflops, peer: tfjsBackend, results };
 }
 
-export function printGemm(report: ReturnType<typeof benchGemm>): void {
+export function printGemm(report: Awaited<ReturnType<typeof benchGemm>>): void {
   const rows = (report.results as Record<string, number | string>[]).map((r) => [
     r.label, r.shape, r.layout, (r.wasmGflops as number).toFixed(1), `${((r.fractionOfPeak as number) * 100).toFixed(0)}%`,
-    (r.plainJsGflops as number).toFixed(2), `${(r.speedup as number).toFixed(0)}×`,
+    (r.plainJsGflops as number).toFixed(2), `${(r.speedup as number).toFixed(0)}×`, (r.tfjsWasmGflops as number).toFixed(1), `${(r.overTfjs as number).toFixed(2)}×`,
   ]);
   printTable(`sgemm, one thread, wasm ${report.variant} (M×K×N, GFLOP/s = 2MNK / median time)`,
-    ["case", "M×K×N", "layout", "wasm GFLOP/s", "of SIMD peak", "plain JS GFLOP/s", "wasm / JS"], rows);
+    ["case", "M×K×N", "layout", "wasm GFLOP/s", "of SIMD peak", "plain JS GFLOP/s", "wasm / JS", "tfjs-wasm GFLOP/s", "wasm / tfjs"], rows);
   console.log(`SIMD peak (register-only f32x4 multiply-add, this run): ${(report.simdPeakGflops as number).toFixed(1)} GFLOP/s`);
 }

@@ -15,7 +15,7 @@ export type LayerMode = "dense" | "sparse";
  * Below this fraction of weights remaining a layer trains faster sparse than dense. Measured on
  * LeNet-300-100 with batch 60 by `npm run bench -- sparse` (the crossover is printed there).
  */
-export const SPARSE_CROSSOVER = 0.4;
+export const SPARSE_CROSSOVER = 0.5;
 
 export interface ExecutionPlan {
   modes: LayerMode[];
