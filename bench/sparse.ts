@@ -11,6 +11,30 @@ import { chooseModes, type SparseMode } from "../src/train/plan.js";
 import { PAPER_TRAINING, train, type Splits } from "../src/train/train.js";
 import { density } from "../src/lottery/masks.js";
 import { printTable } from "./harness.js";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const BIN = join(import.meta.dirname, "..", "dist", "cli", "main.js");
+
+/** Wall seconds of a `ticket` command's work (after loading data), from its own report. */
+function cliSeconds(args: string[], file: string, read: (j: Record<string, any>) => number): number {
+  const out = mkdtempSync(join(tmpdir(), "wt-bench-find-"));
+  execFileSync(process.execPath, [BIN, ...args, "--quiet", "--threads", "1", "--out", out], { stdio: "inherit" });
+  const seconds = read(JSON.parse(readFileSync(join(out, file), "utf8")));
+  rmSync(out, { recursive: true, force: true });
+  return seconds;
+}
+
+/** A 12-round `find` (ticket arm only) against one dense training run of the same length. */
+function findOverDense(iterations: number): Record<string, number> {
+  const common = ["--iterations", String(iterations), "--eval-every", "100"];
+  const dense = cliSeconds(["train", ...common, "--no-test-curve"], "result.json", (j) => j.timing.wallSeconds);
+  const sparse = cliSeconds(["find", ...common, "--rounds", "12", "--controls", "none"], "results.json", (j) => j.totalSeconds);
+  const masked = cliSeconds(["find", ...common, "--rounds", "12", "--controls", "none", "--sparse", "off"], "results.json", (j) => j.totalSeconds);
+  return { iterations, denseTrainSeconds: dense, findSeconds: sparse, findDenseMaskedSeconds: masked, findOverDense: sparse / dense, denseMaskedFindOverDense: masked / dense };
+}
 
 /** Rounds of the paper's layer-wise pruning giving 100%, 51.3%, 21.1%, 7.0%, 3.6% and 1.8% remaining. */
 const ROUNDS = [0, 3, 7, 12, 15, 18];
@@ -27,7 +51,7 @@ function stepsPerSecond(splits: Splits, rounds: number, sparse: SparseMode, iter
   return { sps: result.stepsPerSecond, modes };
 }
 
-export function benchSparse(options: { iterations?: number } = {}): Record<string, unknown> {
+export function benchSparse(options: { iterations?: number; findIterations?: number } = {}): Record<string, unknown> {
   const iterations = options.iterations ?? 1500;
   const files = loadMnistDir();
   const { train: tr, validation } = splitValidation(files.train, 5000, new Random(0, 2));
@@ -46,7 +70,11 @@ export function benchSparse(options: { iterations?: number } = {}): Record<strin
     };
   });
   const denseBaseline = rows[0].denseMaskedStepsPerSecond;
-  return { benchmark: "sparse", model: "LeNet-300-100", batch: 60, optimizer: "adam", iterations, rows, autoAt3_6OverDense100: rows[4].autoStepsPerSecond / denseBaseline };
+  return {
+    benchmark: "sparse", model: "LeNet-300-100", batch: 60, optimizer: "adam", iterations, rows,
+    autoAt3_6OverDense100: rows[4].autoStepsPerSecond / denseBaseline,
+    find12Rounds: findOverDense(options.findIterations ?? 2000),
+  };
 }
 
 export function printSparse(r: ReturnType<typeof benchSparse>): void {
@@ -56,4 +84,7 @@ export function printSparse(r: ReturnType<typeof benchSparse>): void {
   ]);
   printTable(`LeNet-300-100 training steps/s by weights remaining (batch 60, Adam, ${r.iterations} steps; layer modes D = dense, S = sparse)`,
     ["% remaining", "dense-masked", "sparse", "sparse / dense", "auto picks", "auto", "auto / dense"], rows);
+  const f = r.find12Rounds as Record<string, number>;
+  console.log(`\n12-round find (ticket only, ${f.iterations} iterations per round, evaluation every 100) vs one dense training run of ${f.iterations} iterations:`);
+  console.log(`  dense run ${f.denseTrainSeconds.toFixed(1)} s; find ${f.findSeconds.toFixed(1)} s = ${f.findOverDense.toFixed(2)}×; with --sparse off ${f.findDenseMaskedSeconds.toFixed(1)} s = ${f.denseMaskedFindOverDense.toFixed(2)}×`);
 }
