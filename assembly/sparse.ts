@@ -144,36 +144,76 @@ export function sparseBackwardInput(
   }
 }
 
-/** grad[p] += Σ_b xT[inputs[p]][b] · dyT[j][b]: the weight gradient, only where weights survive. */
+/**
+ * grad[p] += Σ_b xT[inputs[p]][b] · dyT[j][b]: the weight gradient, only where weights survive.
+ * Output j's gradient row stays in registers, 8 vectors (32 lanes) at a time, while its weights'
+ * input rows stream past.
+ */
 export function sparseBackwardWeights(
   offsets: usize, inputs: usize, grad: usize, outputs: i32, xT: usize, dyT: usize, batch: i32,
 ): void {
   const rowBytes = <usize>batch << 2;
-  const vectorEnd = batch & ~3;
   for (let j = 0; j < outputs; j++) {
     const begin = load<i32>(offsets + (<usize>j << 2)), end = load<i32>(offsets + (<usize>(j + 1) << 2));
     const dy = dyT + <usize>j * rowBytes;
-    for (let p = begin; p < end; p++) {
-      const x = xT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes;
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
-      let b = 0;
-      for (; b + 8 <= vectorEnd; b += 8) {
-        const lane = <usize>b << 2;
-        a0 = madd(v128.load(x + lane), v128.load(dy + lane), a0);
-        a1 = madd(v128.load(x + lane, 16), v128.load(dy + lane, 16), a1);
+    let b = 0;
+    for (; b + 32 <= batch; b += 32) {
+      const lane = <usize>b << 2;
+      const g0 = v128.load(dy + lane), g1 = v128.load(dy + lane, 16), g2 = v128.load(dy + lane, 32), g3 = v128.load(dy + lane, 48);
+      const g4 = v128.load(dy + lane, 64), g5 = v128.load(dy + lane, 80), g6 = v128.load(dy + lane, 96), g7 = v128.load(dy + lane, 112);
+      for (let p = begin; p < end; p++) {
+        const x = xT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + lane;
+        let a = f32x4.mul(v128.load(x), g0);
+        let c = f32x4.mul(v128.load(x, 16), g1);
+        a = madd(v128.load(x, 32), g2, a); c = madd(v128.load(x, 48), g3, c);
+        a = madd(v128.load(x, 64), g4, a); c = madd(v128.load(x, 80), g5, c);
+        a = madd(v128.load(x, 96), g6, a); c = madd(v128.load(x, 112), g7, c);
+        addLanes(grad + (<usize>p << 2), f32x4.add(a, c));
       }
-      if (b < vectorEnd) {
-        const lane = <usize>b << 2;
-        a0 = madd(v128.load(x + lane), v128.load(dy + lane), a0);
-        b += 4;
+    }
+    if (b + 16 <= batch) {
+      const lane = <usize>b << 2;
+      const g0 = v128.load(dy + lane), g1 = v128.load(dy + lane, 16), g2 = v128.load(dy + lane, 32), g3 = v128.load(dy + lane, 48);
+      for (let p = begin; p < end; p++) {
+        const x = xT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + lane;
+        const a = madd(v128.load(x, 32), g2, f32x4.mul(v128.load(x), g0));
+        const c = madd(v128.load(x, 48), g3, f32x4.mul(v128.load(x, 16), g1));
+        addLanes(grad + (<usize>p << 2), f32x4.add(a, c));
       }
-      const a = f32x4.add(a0, a1);
-      let s = f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1) + f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3);
-      for (; b < batch; b++) s += load<f32>(x + (<usize>b << 2)) * load<f32>(dy + (<usize>b << 2));
-      const g = grad + (<usize>p << 2);
-      store<f32>(g, load<f32>(g) + s);
+      b += 16;
+    }
+    if (b + 8 <= batch) {
+      const lane = <usize>b << 2;
+      const g0 = v128.load(dy + lane), g1 = v128.load(dy + lane, 16);
+      for (let p = begin; p < end; p++) {
+        const x = xT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + lane;
+        addLanes(grad + (<usize>p << 2), madd(v128.load(x, 16), g1, f32x4.mul(v128.load(x), g0)));
+      }
+      b += 8;
+    }
+    for (; b + 4 <= batch; b += 4) {
+      const lane = <usize>b << 2;
+      const g0 = v128.load(dy + lane);
+      for (let p = begin; p < end; p++) {
+        const x = xT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + lane;
+        addLanes(grad + (<usize>p << 2), f32x4.mul(v128.load(x), g0));
+      }
+    }
+    for (; b < batch; b++) {
+      const g = load<f32>(dy + (<usize>b << 2));
+      for (let p = begin; p < end; p++) {
+        const at = grad + (<usize>p << 2);
+        store<f32>(at, load<f32>(at) + load<f32>(xT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + (<usize>b << 2)) * g);
+      }
     }
   }
+}
+
+// *at += the four lanes of v
+// @ts-ignore: decorator
+@inline
+function addLanes(at: usize, v: v128): void {
+  store<f32>(at, load<f32>(at) + ((f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3))));
 }
 
 /** out[c][r] = x[r][c] for x of rows × cols (blocked so both sides stay in cache). */
