@@ -24,19 +24,41 @@ export function makeProgress(quiet: boolean): Progress {
       stop() {},
     };
   }
-  const multibar = new cliProgress.MultiBar({
+  // SingleBar renders synchronously on update(): training blocks the event loop, so a
+  // timer-driven bar would never be drawn.
+  const bar = new cliProgress.SingleBar({
     format: "{label} [{bar}] {percentage}% | loss {loss} | val acc {valAcc} | ETA {eta_formatted}",
     hideCursor: true,
     stream: process.stderr,
     etaBuffer: 500,
-    fps: 5,
+    synchronousUpdate: true,
     clearOnComplete: true,
   }, cliProgress.Presets.shades_classic);
-  let bar: cliProgress.SingleBar | null = null;
+  let started = false;
+  let fields: Record<string, string> = { label: "", loss: "-", valAcc: "-" };
   return {
-    start(total, label) { bar = multibar.create(total, 0, { label, loss: "-", valAcc: "-" }); },
-    update(done, fields) { bar?.update(done, fields); },
-    log(line) { multibar.log(`${line}\n`); },
-    stop() { multibar.stop(); },
+    start(total, label) {
+      fields = { ...fields, label };
+      if (!started) {
+        bar.start(total, 0, fields);
+        started = true;
+      } else {
+        bar.setTotal(total);
+        bar.update(fields);
+      }
+    },
+    update(done, f) {
+      fields = { ...fields, ...f };
+      bar.update(done, fields);
+    },
+    log(line) {
+      // clear the bar's line, print above it, redraw
+      process.stderr.write(`\r\x1b[K${line}\n`);
+      if (started) bar.render();
+    },
+    stop() {
+      if (started) bar.stop();
+      started = false;
+    },
   };
 }
