@@ -6,6 +6,7 @@ import { benchGemm, printGemm } from "./gemm.js";
 import { benchSelect, printSelect } from "./select.js";
 import { benchTrain, printTrain } from "./train.js";
 import { benchSparse, printSparse } from "./sparse.js";
+import { benchAccuracy, printAccuracy } from "./accuracy.js";
 
 type Bench = { run: () => Record<string, unknown> | Promise<Record<string, unknown>>; print: (r: never) => void };
 
@@ -14,6 +15,7 @@ const benches: Record<string, Bench> = {
   select: { run: benchSelect, print: printSelect },
   train: { run: () => benchTrain({ iterations: numberFlag("--iterations") }), print: printTrain },
   sparse: { run: () => benchSparse({ iterations: numberFlag("--iterations") }), print: printSparse },
+  accuracy: { run: () => benchAccuracy({ iterations: numberFlag("--iterations") }), print: printAccuracy },
 };
 
 const args = process.argv.slice(2);

@@ -30,5 +30,5 @@ export { pruneSmallest, smallestThreshold, countKept, type PruneTarget } from ".
 export { findTicket, plannedRounds, type RoundResult, type LotteryState, type LotteryCheckpoint, type LotteryProgress, type LotteryHooks } from "./lottery/find.js";
 export { paperRates, type LotteryConfig, type Arm, type Strategy } from "./lottery/config.js";
 export { density, magnitudePrune, pruneToFraction, randomMask } from "./lottery/masks.js";
-export { resultsCsv, summaryTable, accuracyChart, earlyStopChart } from "./lottery/report.js";
+export { resultsCsv, summaryTable, accuracyChart, earlyStopChart, logLineChart } from "./lottery/report.js";
 export { encodeSafetensors, decodeSafetensors, SafetensorsError } from "./io/safetensors.js";
