@@ -12,6 +12,7 @@ import { findCommand } from "./find-command.js";
 import { exportCommand } from "./export-command.js";
 import { UsageError } from "./usage-error.js";
 
+
 const program = new Command("ticket")
   .description("winning-ticket: find lottery tickets (sparse, trainable subnetworks) with WebAssembly SIMD")
   .version("0.1.0")

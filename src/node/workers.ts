@@ -1,6 +1,6 @@
 // Kernel threads in Node: worker_threads running the portable worker loop.
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import { createRequire } from "node:module";
 import type { WorkerHandle } from "../engine/thread-pool.js";
 
 // Under a TypeScript test runner this file is the .ts source; the worker itself always runs
@@ -8,6 +8,8 @@ import type { WorkerHandle } from "../engine/thread-pool.js";
 const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "../../dist/node/kernel-worker.js" : "./kernel-worker.js", import.meta.url);
 
 export function spawnNodeWorker(): WorkerHandle {
+  // loaded on first use, so single-threaded runs do not pay for worker_threads
+  const { Worker } = createRequire(import.meta.url)("node:worker_threads") as typeof import("node:worker_threads");
   const worker = new Worker(WORKER_URL);
   worker.unref(); // a waiting kernel thread must not keep the process alive
   const ready = new Promise<void>((resolve, reject) => {
