@@ -37,13 +37,13 @@ for (const round of rounds) {
 console.log(lines.join("\n"));
 
 const series = (key, scale) => arms.map((arm) => ({
-  label: `${label[arm]} (mean of ${runs.length})`,
+  label: label[arm],
   color: color[arm],
   points: rounds.map((round) => {
     const rs = runs.map((run) => run.results.find((r) => r.round === round && (r.arm === arm || (round === 0 && r.arm === "ticket")))).filter(Boolean);
     return rs.length ? { x: rs[0].remaining * 100, y: stats(rs.map((r) => r[key])).mean * scale } : null;
   }).filter(Boolean),
 }));
-writeFileSync(`${prefix}-accuracy.svg`, logLineChart("LeNet-300-100: test accuracy at early stop", "test accuracy (%)", series("earlyStopTestAccuracy", 100), (v) => v.toFixed(2)));
-writeFileSync(`${prefix}-early-stop.svg`, logLineChart("LeNet-300-100: early-stop iteration", "iteration", series("earlyStopIteration", 1), (v) => v.toFixed(0)));
+writeFileSync(`${prefix}-accuracy.svg`, logLineChart(`LeNet-300-100: test accuracy at early stop (mean of ${runs.length} seeds)`, "test accuracy (%)", series("earlyStopTestAccuracy", 100), (v) => v.toFixed(2)));
+writeFileSync(`${prefix}-early-stop.svg`, logLineChart(`LeNet-300-100: early-stop iteration (mean of ${runs.length} seeds)`, "iteration", series("earlyStopIteration", 1), (v) => v.toFixed(0)));
 console.error(`wrote ${prefix}-accuracy.svg and ${prefix}-early-stop.svg`);
