@@ -75,7 +75,7 @@ export function findCommand(): Command {
       throw error instanceof UsageError ? error : new UsageError((error as Error).message);
     }
 
-    const progress = makeProgress(Boolean(o.quiet) || Boolean(o.json));
+    const progress = await makeProgress(Boolean(o.quiet) || Boolean(o.json));
     const started = Date.now();
     let priorSeconds = 0;
     const writeReports = (state: LotteryState, final: boolean): void => {

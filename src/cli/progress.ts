@@ -1,6 +1,6 @@
 // A progress bar on stderr (cli-progress), silent when quiet or when stderr is not a terminal
-// (then a line per evaluation instead, so logs stay readable).
-import cliProgress from "cli-progress";
+// (then a line every few seconds instead, so logs stay readable). cli-progress is loaded only
+// when a bar is drawn: importing it costs ~5 MB of memory that quiet runs need not pay.
 
 export interface Progress {
   start(total: number, label: string): void;
@@ -9,7 +9,7 @@ export interface Progress {
   stop(): void;
 }
 
-export function makeProgress(quiet: boolean): Progress {
+export async function makeProgress(quiet: boolean): Promise<Progress> {
   if (quiet) return { start() {}, update() {}, log() {}, stop() {} };
   if (!process.stderr.isTTY) {
     let lastLogged = 0;
@@ -26,6 +26,7 @@ export function makeProgress(quiet: boolean): Progress {
   }
   // SingleBar renders synchronously on update(): training blocks the event loop, so a
   // timer-driven bar would never be drawn.
+  const { default: cliProgress } = await import("cli-progress");
   const bar = new cliProgress.SingleBar({
     format: "{label} [{bar}] {percentage}% | loss {loss} | val acc {valAcc} | ETA {eta_formatted}",
     hideCursor: true,

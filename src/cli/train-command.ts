@@ -26,7 +26,7 @@ export function trainCommand(): Command {
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
-    const progress = makeProgress(Boolean(o.quiet) || Boolean(o.json));
+    const progress = await makeProgress(Boolean(o.quiet) || Boolean(o.json));
     const model = new Mlp(spec, data.seed);
     progress.start(config.iterations, `train ${spec.inputs}-${spec.hidden.join("-")}-${spec.classes}`);
     let valAcc = "-";
