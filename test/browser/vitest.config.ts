@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     root: import.meta.dirname,
     include: ["*.test.ts"],
+    reporters: ["default", ["json", { outputFile: "../../test-artifacts/vitest-browser-report.json" }]],
     testTimeout: 300_000,
     hookTimeout: 120_000,
   },
