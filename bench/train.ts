@@ -46,7 +46,11 @@ export async function benchTrain(options: { iterations?: number; peers?: boolean
     const { train } = loadMnistDir();
     const n = 6000;
     const images = new Float32Array(n * 784);
-    for (let i = 0; i < images.length; i++) images[i] = train.images[i] / 255;
+    const row = new Uint8Array(784);
+    for (let r = 0; r < n; r++) {
+      train.pixels.copyRow(r, row, 0);
+      for (let i = 0; i < 784; i++) images[r * 784 + i] = row[i] / 255;
+    }
     const labels = Int32Array.from(train.labels.subarray(0, n));
     const tfjs = tfjsLenetStepsPerSecond(images, labels, 60, 300);
     report.peers = [{ name: "TensorFlow.js wasm (1 thread)", backend, stepsPerSecond: tfjs }];

@@ -11,8 +11,9 @@ export { tidy, noGrad } from "./autograd/scope.js";
 export { matmul, add, mul, scale, relu, sum, mean, crossEntropy, transpose, addPerRow } from "./autograd/ops.js";
 
 // data, models, optimizers, training
-export { parseIdx, IdxError, type IdxArray } from "./data/idx.js";
-export { datasetFromIdx, splitValidation, allExamples, take, type Dataset, type Examples } from "./data/dataset.js";
+export { parseIdx, parseIdxHeader, IdxError, type IdxArray, type IdxHeader } from "./data/idx.js";
+export { DensePixels, SparsePixels, type PixelRows } from "./data/pixels.js";
+export { datasetFromIdx, datasetFromPixels, splitValidation, allExamples, take, type Dataset, type Examples } from "./data/dataset.js";
 export { UNIT_SCALING, standardScaling, type PixelScaling } from "./data/batches.js";
 export { Mlp, LENET_300_100, type MlpSpec } from "./nn/mlp.js";
 export { Linear } from "./nn/linear.js";

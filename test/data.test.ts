@@ -4,6 +4,9 @@ import { describe, expect, it } from "vitest";
 import { IdxError, parseIdx } from "../src/data/idx.js";
 import { datasetFromIdx, splitValidation } from "../src/data/dataset.js";
 import { defaultMnistDir, loadMnistDir } from "../src/node/mnist-files.js";
+import { SparsePixels } from "../src/data/pixels.js";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { Random } from "../src/random.js";
 
 function idx(type: number, dims: number[], body: Uint8Array): Uint8Array {
@@ -21,6 +24,28 @@ describe("IDX reader", () => {
     const { train, test } = loadMnistDir();
     expect([train.count, train.features, test.count, test.features]).toEqual([60000, 784, 10000, 784]);
     expect(Array.from(train.labels.subarray(0, 5))).toEqual([5, 0, 4, 1, 9]); // the well-known first labels
+  });
+
+  it("stores MNIST pixels sparsely, row for row identical to the file", () => {
+    const { train } = loadMnistDir();
+    expect(train.pixels).toBeInstanceOf(SparsePixels);
+    const file = parseIdx(new Uint8Array(readFileSync(join(defaultMnistDir(), "train-images-idx3-ubyte"))), "train");
+    const row = new Uint8Array(784 + 3).fill(7);
+    for (const r of [0, 1, 777, 30000, 59999]) {
+      train.pixels.copyRow(r, row, 3);
+      expect(Array.from(row.subarray(3))).toEqual(Array.from((file.data as Uint8Array).subarray(r * 784, (r + 1) * 784)));
+      expect(Array.from(row.subarray(0, 3))).toEqual([7, 7, 7]); // nothing written outside the row
+    }
+  });
+
+  it("names a truncated image file read in chunks", () => {
+    const dir = mkdtempSync(join(tmpdir(), "wt-idx-"));
+    const src = defaultMnistDir();
+    for (const f of ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]) {
+      const bytes = readFileSync(join(src, f));
+      writeFileSync(join(dir, f), f === "t10k-images-idx3-ubyte" ? bytes.subarray(0, bytes.length - 1) : bytes);
+    }
+    expect(() => loadMnistDir(dir)).toThrow(/t10k-images-idx3-ubyte: truncated: dimensions \[10000, 28, 28\] of u8 need 7840016 bytes, file has 7840015/);
   });
 
   it("reads big-endian multi-byte types", () => {

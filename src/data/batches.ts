@@ -17,8 +17,9 @@ export const UNIT_SCALING: PixelScaling = { scale: 1 / 255, shift: 0 };
 export function standardScaling(examples: Examples): PixelScaling {
   const { data, indices } = examples;
   let sum = 0, sumSq = 0;
+  const row = new Uint8Array(data.features);
   for (const r of indices) {
-    const row = data.images.subarray(r * data.features, (r + 1) * data.features);
+    data.pixels.copyRow(r, row, 0);
     for (let i = 0; i < row.length; i++) {
       sum += row[i];
       sumSq += row[i] * row[i];
@@ -52,7 +53,7 @@ export class BatchLoader {
     const bytes = e.u8(this.staging, count * f);
     for (let i = 0; i < count; i++) {
       const r = indices[order[start + i]];
-      bytes.set(data.images.subarray(r * f, (r + 1) * f), i * f);
+      data.pixels.copyRow(r, bytes, i * f);
       this.labels[i] = data.labels[r];
     }
     if (this.featureMajor) {

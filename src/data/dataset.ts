@@ -1,16 +1,25 @@
 // A labelled image set as in MNIST: pixels stay uint8 (a quarter of the memory of floats) and
 // are scaled per batch. Validation is held out of the training file by a seeded draw.
-import { IdxError, parseIdx } from "./idx.js";
+import { IdxError, parseIdx, type IdxHeader } from "./idx.js";
+import { DensePixels, type PixelRows } from "./pixels.js";
 import type { Random } from "../random.js";
 
 export interface Dataset {
   name: string;
-  /** count × features pixels, row-major, uint8. */
-  images: Uint8Array;
+  /** The images, uint8 pixels (dense or sparse storage). */
+  pixels: PixelRows;
   labels: Uint8Array;
   count: number;
   features: number;
   classes: number;
+}
+
+/** Checks an IDX header for images: unsigned bytes, at least (count, pixels). */
+export function checkImageHeader(header: Pick<IdxHeader, "dims" | "type">, source: string): { count: number; features: number } {
+  if (header.type !== "u8") throw new IdxError(source, `images must be unsigned bytes (type 0x08), found ${header.type}`);
+  if (header.dims.length < 2) throw new IdxError(source, `images need at least 2 dimensions (count, pixels...), found [${header.dims.join(", ")}]`);
+  if (header.dims[0] === 0) throw new IdxError(source, "contains no images");
+  return { count: header.dims[0], features: header.dims.slice(1).reduce((a, b) => a * b, 1) };
 }
 
 /** Builds a dataset from IDX images (n × rows × cols, u8) and labels (n, u8), checking they agree. */
@@ -21,22 +30,29 @@ export function datasetFromIdx(
   classes = 10,
 ): Dataset {
   const images = parseIdx(imageBytes, imageSource);
+  const { count, features } = checkImageHeader(images, imageSource);
+  return datasetFromPixels(name, new DensePixels(images.data as Uint8Array, count, features), imageSource, labelBytes, labelSource, classes);
+}
+
+/** Builds a dataset from already-read images and IDX label bytes, checking they agree. */
+export function datasetFromPixels(
+  name: string,
+  pixels: PixelRows, imageSource: string,
+  labelBytes: Uint8Array, labelSource: string,
+  classes = 10,
+): Dataset {
   const labels = parseIdx(labelBytes, labelSource);
-  if (images.type !== "u8") throw new IdxError(imageSource, `images must be unsigned bytes (type 0x08), found ${images.type}`);
-  if (images.dims.length < 2) throw new IdxError(imageSource, `images need at least 2 dimensions (count, pixels...), found [${images.dims.join(", ")}]`);
   if (labels.type !== "u8") throw new IdxError(labelSource, `labels must be unsigned bytes (type 0x08), found ${labels.type}`);
   if (labels.dims.length !== 1) throw new IdxError(labelSource, `labels must be 1-dimensional, found [${labels.dims.join(", ")}]`);
-  const count = images.dims[0];
+  const { count, features } = pixels;
   if (labels.dims[0] !== count) {
     throw new IdxError(labelSource, `${labels.dims[0]} labels but ${imageSource} has ${count} images`);
   }
-  if (count === 0) throw new IdxError(imageSource, "contains no images");
-  const features = images.dims.slice(1).reduce((a, b) => a * b, 1);
   const labelData = labels.data as Uint8Array;
   for (let i = 0; i < count; i++) {
     if (labelData[i] >= classes) throw new IdxError(labelSource, `label ${labelData[i]} at index ${i} is outside the ${classes} classes 0..${classes - 1}`);
   }
-  return { name, images: images.data as Uint8Array, labels: labelData, count, features, classes };
+  return { name, pixels, labels: labelData, count, features, classes };
 }
 
 /**

@@ -27,9 +27,20 @@ export class IdxError extends Error {
   }
 }
 
-/** Parses IDX bytes; `source` (a file name) is named in every error. u8 data is not copied. */
-export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
-  if (bytes.length < 4) throw new IdxError(source, `not an IDX file: ${bytes.length} bytes is shorter than the 4-byte magic number`);
+export interface IdxHeader {
+  dims: number[];
+  type: IdxArray["type"];
+  /** Bytes per element. */
+  size: number;
+  headerBytes: number;
+}
+
+/**
+ * Parses and checks an IDX header from the file's first bytes (at least 4 + 4·rank of them)
+ * against the file's total length.
+ */
+export function parseIdxHeader(bytes: Uint8Array, totalLength: number, source: string): IdxHeader {
+  if (totalLength < 4 || bytes.length < 4) throw new IdxError(source, `not an IDX file: ${totalLength} bytes is shorter than the 4-byte magic number`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0);
   if (bytes[0] !== 0 || bytes[1] !== 0) {
@@ -40,19 +51,27 @@ export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
   const rank = bytes[3];
   if (rank === 0) throw new IdxError(source, "IDX header declares 0 dimensions");
   const headerBytes = 4 + 4 * rank;
-  if (bytes.length < headerBytes) {
-    throw new IdxError(source, `truncated header: ${rank} dimensions need ${headerBytes} header bytes, file has ${bytes.length}`);
+  if (totalLength < headerBytes || bytes.length < headerBytes) {
+    throw new IdxError(source, `truncated header: ${rank} dimensions need ${headerBytes} header bytes, file has ${totalLength}`);
   }
   const dims: number[] = [];
   for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i));
   const count = dims.reduce((a, b) => a * b, 1);
   const expected = headerBytes + count * kind.size;
-  if (bytes.length < expected) {
-    throw new IdxError(source, `truncated: dimensions [${dims.join(", ")}] of ${kind.type} need ${expected} bytes, file has ${bytes.length}`);
+  if (totalLength < expected) {
+    throw new IdxError(source, `truncated: dimensions [${dims.join(", ")}] of ${kind.type} need ${expected} bytes, file has ${totalLength}`);
   }
-  if (bytes.length > expected) {
-    throw new IdxError(source, `${bytes.length - expected} unexpected bytes after the data: dimensions [${dims.join(", ")}] of ${kind.type} need exactly ${expected} bytes`);
+  if (totalLength > expected) {
+    throw new IdxError(source, `${totalLength - expected} unexpected bytes after the data: dimensions [${dims.join(", ")}] of ${kind.type} need exactly ${expected} bytes`);
   }
+  return { dims, type: kind.type, size: kind.size, headerBytes };
+}
+
+/** Parses IDX bytes; `source` (a file name) is named in every error. u8 data is not copied. */
+export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
+  const { dims, type, headerBytes } = parseIdxHeader(bytes, bytes.length, source);
+  const kind = { type };
+  const count = dims.reduce((a, b) => a * b, 1);
   const body = bytes.subarray(headerBytes);
   let data: IdxData;
   switch (kind.type) {

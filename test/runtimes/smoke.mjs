@@ -1,7 +1,7 @@
 // The core smoke test, run unchanged in Node, Deno and Bun: train a tiny MLP on synthetic
 // images, run two rounds of the lottery (prune, rewind to θ0, retrain), and check the results.
 // Uses only the portable library entry: no file system, no Node built-ins.
-import { Mlp, PAPER_TRAINING, Random, allExamples, engine, findTicket, paperRates, ready } from "../../dist/index.js";
+import { DensePixels, Mlp, PAPER_TRAINING, Random, allExamples, engine, findTicket, paperRates, ready } from "../../dist/index.js";
 
 function syntheticDigits(count, seed) {
   // four classes of 8×8 images: a bright row, column, diagonal or border, plus noise
@@ -19,7 +19,7 @@ function syntheticDigits(count, seed) {
       }
     }
   }
-  return { name: "synthetic", images, labels, count, features: 64, classes: 4 };
+  return { name: "synthetic", pixels: new DensePixels(images, count, 64), labels, count, features: 64, classes: 4 };
 }
 
 await ready();
