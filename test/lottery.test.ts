@@ -7,7 +7,7 @@ import { Random } from "../src/random.js";
 import { PAPER_TRAINING, train, type Splits } from "../src/train/train.js";
 import { density, magnitudePrune, pruneToFraction, randomMask } from "../src/lottery/masks.js";
 import { paperRates, type LotteryConfig } from "../src/lottery/config.js";
-import { findTicket, plannedRounds, type LotteryCheckpoint } from "../src/lottery/find.js";
+import { findTicket, plannedRounds, type LotteryCheckpoint, type LotteryState } from "../src/lottery/find.js";
 import { countKept } from "../src/prune/magnitude.js";
 
 let splits: Splits;
@@ -99,10 +99,10 @@ describe("masked training", () => {
   });
 });
 
-describe("findTicket", () => {
-  it("runs every arm, resets to θ0 bit for bit, and the controls differ as they should", () => {
+describe("findTicket", async () => {
+  it("runs every arm, resets to θ0 bit for bit, and the controls differ as they should", async () => {
     const checkpoints: LotteryCheckpoint[] = [];
-    const state = findTicket(splits, config(), { onRoundDone: (_s, c) => checkpoints.push(c) });
+    const state = await findTicket(splits, config(), { onRoundDone: (_s, c) => checkpoints.push(c) });
     expect(state.results.map((r) => `${r.arm}${r.round}`)).toEqual(["ticket0", "ticket1", "reinit1", "random1", "ticket2", "reinit2", "random2"]);
     expect(state.stopReason).toBe("2 pruning rounds done");
     const fresh = new Mlp(spec, 0).snapshot();
@@ -126,9 +126,9 @@ describe("findTicket", () => {
     for (let i = 0; i < m2.length; i++) if (m2[i] === 0) expect(t2[i]).toBe(0);
   });
 
-  it("the training at round 1 starts from θ0 masked (checked by re-running it by hand)", () => {
+  it("the training at round 1 starts from θ0 masked (checked by re-running it by hand)", async () => {
     const checkpoints: LotteryCheckpoint[] = [];
-    const state = findTicket(splits, config({ rounds: 1, controls: [] }), { onRoundDone: (_s, c) => checkpoints.push(c) });
+    const state = await findTicket(splits, config({ rounds: 1, controls: [] }), { onRoundDone: (_s, c) => checkpoints.push(c) });
     const model = new Mlp(spec, 0); // θ0
     for (const p of model.prunable()) p.ensureMask().set(checkpoints[1].masks.get(p.name)!);
     model.restore(checkpoints[0].theta0);
@@ -140,9 +140,9 @@ describe("findTicket", () => {
     model.dispose();
   });
 
-  it("rewinding keeps θK from round 0 and resets to it bit for bit", () => {
+  it("rewinding keeps θK from round 0 and resets to it bit for bit", async () => {
     const checkpoints: LotteryCheckpoint[] = [];
-    findTicket(splits, config({ rounds: 1, controls: [], rewind: 50 }), { onRoundDone: (_s, c) => checkpoints.push(c) });
+    await findTicket(splits, config({ rounds: 1, controls: [], rewind: 50 }), { onRoundDone: (_s, c) => checkpoints.push(c) });
     const thetaK = checkpoints[0].rewind!;
     // θK is what 50 iterations of round 0 produce
     const model = new Mlp(spec, 0);
@@ -156,24 +156,24 @@ describe("findTicket", () => {
     model.dispose();
   });
 
-  it("stops at a target and on tolerance", () => {
-    const target = findTicket(splits, config({ rounds: 10, controls: [], targetRemaining: 0.7 }));
+  it("stops at a target and on tolerance", async () => {
+    const target = await findTicket(splits, config({ rounds: 10, controls: [], targetRemaining: 0.7 }));
     expect(target.results.length).toBe(3); // 80%, 64.2% (≤ 70%)
     expect(target.stopReason).toMatch(/^target reached/);
-    const tol = findTicket(splits, config({ rounds: 5, controls: [], layerRates: { "fc1.weight": 0.9, "fc2.weight": 0.9, "fc3.weight": 0.9 }, tolerance: 0.001 }));
+    const tol = await findTicket(splits, config({ rounds: 5, controls: [], layerRates: { "fc1.weight": 0.9, "fc2.weight": 0.9, "fc3.weight": 0.9 }, tolerance: 0.001 }));
     expect(tol.stopReason).toMatch(/accuracy fell .* below dense/);
     expect(tol.results.length).toBeLessThan(6);
   });
 
-  it("resuming from a checkpoint gives the same results as an uninterrupted run", () => {
-    const full = findTicket(splits, config());
-    let saved: { state: ReturnType<typeof findTicket>; checkpoint: LotteryCheckpoint } | undefined;
-    findTicket(splits, config(), {
+  it("resuming from a checkpoint gives the same results as an uninterrupted run", async () => {
+    const full = await findTicket(splits, config());
+    let saved: { state: LotteryState; checkpoint: LotteryCheckpoint } | undefined;
+    await findTicket(splits, config(), {
       onRoundDone: (s, c) => {
         if (c.round === 1) saved = { state: structuredClone(s), checkpoint: c };
       },
     });
-    const resumed = findTicket(splits, config(), {}, saved);
+    const resumed = await findTicket(splits, config(), {}, saved);
     const strip = (rs: typeof full.results) => rs.map(({ seconds: _s, stepsPerSecond: _p, ...r }) => r);
     expect(strip(resumed.results)).toEqual(strip(full.results));
   });

@@ -92,6 +92,21 @@ describe("threads from the command line", () => {
     expect(strip(results[1])).toEqual(strip(results[0]));
   });
 
+  it("controls trained in a worker beside the next ticket give the same results as in turn", () => {
+    const results = [["--threads", "1"], ["--threads", "2", "--parallel-arms", "auto"]].map((flags) => {
+      const out = mkdtempSync(join(tmpdir(), "wt-arms-"));
+      const r = run("find", "--hidden", "48", "--train-subset", "2000", "--validation", "500", "--iterations", "60", "--eval-every", "20",
+        "--rounds", "3", "--controls", "both", ...flags, "--quiet", "--out", out);
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
+    });
+    expect(results.map((r) => r.engine.parallelArms)).toEqual([false, true]);
+    const strip = (j: { results: Record<string, unknown>[] }) => j.results.map(({ seconds: _s, stepsPerSecond: _p, ...rest }) => rest);
+    expect(strip(results[1])).toEqual(strip(results[0]));
+    expect(results[1].results.map((r: { arm: string; round: number }) => `${r.arm}${r.round}`))
+      .toEqual(["ticket0", "ticket1", "reinit1", "random1", "ticket2", "reinit2", "random2", "ticket3", "reinit3", "random3"]);
+  });
+
   it("rejects --threads 0 and more threads than cores", () => {
     let r = run("train", "--threads", "0");
     expect(r.status).toBe(2);

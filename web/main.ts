@@ -32,6 +32,14 @@ function redraw(): void {
   });
 }
 
+const ARM_ORDER = ["ticket", "reinit", "random"];
+
+/** Redraws the table in round order (a round's controls may finish after the next ticket). */
+function renderRows(): void {
+  tbody.replaceChildren();
+  [...runs].sort((a, b) => a.round - b.round || ARM_ORDER.indexOf(a.arm) - ARM_ORDER.indexOf(b.arm)).forEach(addRow);
+}
+
 function addRow(r: RunSummary): void {
   const row = tbody.insertRow();
   row.dataset.arm = r.arm;
@@ -88,7 +96,7 @@ $("controls").addEventListener("submit", (event) => {
       redraw();
     } else if (m.type === "run") {
       runs.push(m.result);
-      addRow(m.result);
+      renderRows();
       document.body.dataset.runsDone = String(runs.length);
       redraw();
     } else if (m.type === "done") {

@@ -25,7 +25,7 @@ async function run(request: StartSearch): Promise<void> {
   const { train, validation } = splitValidation(trainFile, 1000, new Random(0, 2));
   const total = request.iterations * (1 + request.rounds * (1 + request.controls.length));
   post({ type: "started", variant: engine.variant, total, trainExamples: train.indices.length });
-  const state = findTicket({ train, validation, test: allExamples(test) }, {
+  const state = await findTicket({ train, validation, test: allExamples(test) }, {
     spec: LENET_300_100,
     train: { ...PAPER_TRAINING, iterations: request.iterations, evalEvery: request.evalEvery, testCurve: false },
     seed: 0,

@@ -9,6 +9,7 @@ import { accuracyChart, earlyStopChart, resultsCsv, summaryTable } from "../lott
 import { writeFileAtomic, writeJsonAtomic } from "../node/atomic-write.js";
 import { loadSavedRun, saveRound } from "../node/checkpoint.js";
 import { validateTrainConfig } from "../train/train.js";
+import { WorkerControls } from "../node/parallel-controls.js";
 import { addTrainingOptions, integer, modelSpec, number, trainConfig, engineOptions, type CommonOptions } from "./options.js";
 import { makeProgress } from "./progress.js";
 import { runtimeInfo } from "./runtime-info.js";
@@ -27,6 +28,7 @@ interface FindOptions extends CommonOptions {
   oneShot?: string;
   controls: string;
   resume?: string;
+  parallelArms: string;
 }
 
 /** The default search (what `npm start` runs): the paper's LeNet-300-100 protocol, shortened to minutes. */
@@ -46,6 +48,7 @@ export function findCommand(): Command {
     .option("--layer-rates <list>", "per-layer rates, e.g. fc1.weight=0.3,fc2.weight=0.2 (override the two above)")
     .option("--one-shot <fraction>", "prune to this fraction remaining in one step after the dense round, then train")
     .option("--controls <list>", "control arms: reinit, random, both (reinit,random) or none", "reinit")
+    .addOption(new Option("--parallel-arms <mode>", "train each round's controls in a worker while the next ticket trains: auto (with 2+ threads) or off").default("auto"))
     .option("--resume <dir>", "continue an interrupted search in <dir> from its last complete round (other flags are taken from the saved run)");
   return cmd.action(async (o: FindOptions) => {
     const engineChoice = engineOptions(o);
@@ -62,6 +65,10 @@ export function findCommand(): Command {
       data = dataChoice(o);
       config = lotteryConfig(o, data);
     }
+    if (o.parallelArms !== "auto" && o.parallelArms !== "off") throw new UsageError(`unknown --parallel-arms "${o.parallelArms}" (choose auto or off)`);
+    // with controls and 2+ threads, one thread trains the controls in a worker and the rest the ticket
+    const parallelArms = o.parallelArms === "auto" && (engineChoice.threads ?? 1) >= 2 && config.controls.length > 0;
+    if (parallelArms) engineChoice.threads = (engineChoice.threads ?? 2) - 1;
     const engine = await ready(engineChoice);
     const splits = loadSplits(data);
     try {
@@ -82,7 +89,7 @@ export function findCommand(): Command {
       const report = {
         command: "find",
         config,
-        engine: { variant: engine.variant, threads: engine.threads, ...runtimeInfo() },
+        engine: { variant: engine.variant, threads: engine.threads, parallelArms, ...runtimeInfo() },
         completedRounds: state.completedRounds,
         stopReason: state.stopReason,
         finished: final,
@@ -100,7 +107,8 @@ export function findCommand(): Command {
     }
     progress.start(1, "round 0 ticket");
     let lastLabel = "";
-    const state = findTicket(splits, config, {
+    const runner = parallelArms ? new WorkerControls(config, data) : undefined;
+    const state = await findTicket(splits, config, {
       onProgress: (p) => {
         const label = `round ${p.round} ${p.arm}`;
         if (label !== lastLabel) {
@@ -118,7 +126,7 @@ export function findCommand(): Command {
         saveRound(out, config, s, checkpoint);
         writeReports(s, false);
       },
-    }, resume ? { state: resume.state, checkpoint: resume.checkpoint } : undefined);
+    }, resume ? { state: resume.state, checkpoint: resume.checkpoint } : undefined, runner).finally(() => runner?.close());
     progress.stop();
     writeReports(state, true);
     if (o.json) {

@@ -99,11 +99,87 @@ function setMasks(model: Mlp, masks: Weights): void {
   }
 }
 
-export function findTicket(splits: Splits, config: LotteryConfig, hooks: LotteryHooks = {}, resume?: { state: LotteryState; checkpoint: LotteryCheckpoint }): LotteryState {
+/** One control arm of one round, as handed to a runner: start from `init` under `masks`. */
+export interface ControlJob {
+  arm: "reinit" | "random";
+  round: number;
+  init: Weights;
+  masks: Weights;
+}
+
+/**
+ * Trains control arms. The default runs them in this thread; a runner backed by a worker (see
+ * the Node entry) trains them while the next round's ticket trains here.
+ */
+export interface ControlRunner {
+  run(job: ControlJob, onStep?: (iteration: number, loss: number) => void): Promise<RoundResult>;
+  close(): void;
+}
+
+/** Trains `model` as it stands (masks and initial values set) and summarises the run. */
+export function trainArm(
+  model: Mlp, splits: Splits, config: LotteryConfig, arm: Arm, round: number, evaluators: SplitEvaluators,
+  onStep?: (iteration: number, loss: number, syncModel: () => void, lastValAccuracy: number | null) => void,
+): RoundResult {
+  let lastValAccuracy: number | null = null;
+  const result: TrainResult = train(model, splits, config.train, {
+    onStep: (iteration, loss, syncModel) => onStep?.(iteration, loss, syncModel, lastValAccuracy),
+    onEval: (p) => (lastValAccuracy = p.valAccuracy),
+  }, evaluators);
+  const d = density(model.prunable());
+  return {
+    arm, round, remaining: d.remaining, remainingByLayer: d.byLayer, kept: d.kept,
+    earlyStopIteration: result.earlyStop.iteration,
+    earlyStopValLoss: result.earlyStop.valLoss,
+    earlyStopValAccuracy: result.earlyStop.valAccuracy,
+    earlyStopTestAccuracy: result.earlyStop.testAccuracy,
+    finalValAccuracy: result.final.valAccuracy,
+    finalTestAccuracy: result.final.testAccuracy,
+    curve: result.curve,
+    seconds: result.trainSeconds + result.evalSeconds,
+    stepsPerSecond: result.stepsPerSecond,
+  };
+}
+
+/** Runs control arms in this thread, on a model of their own. */
+export class InProcessControls implements ControlRunner {
+  private model: Mlp | null = null;
+  constructor(private readonly splits: Splits, private readonly config: LotteryConfig, private readonly evaluators: SplitEvaluators) {}
+
+  run(job: ControlJob, onStep?: (iteration: number, loss: number) => void): Promise<RoundResult> {
+    try {
+      this.model ??= new Mlp(this.config.spec, this.config.seed);
+      setMasks(this.model, job.masks);
+      this.model.restore(job.init);
+      return Promise.resolve(trainArm(this.model, this.splits, this.config, job.arm, job.round, this.evaluators, onStep));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  close(): void {
+    this.model?.dispose();
+    this.model = null;
+  }
+}
+
+const ARM_ORDER: Arm[] = ["ticket", "reinit", "random"];
+
+/**
+ * The search. Rounds run in order; each round's controls are handed to `runner` (by default in
+ * this thread) and may finish while the next round's ticket trains. A round counts as complete
+ * (state, `onRoundDone`, checkpoints) once its ticket and all its controls are done, so results
+ * are the same whichever runner is used.
+ */
+export async function findTicket(
+  splits: Splits, config: LotteryConfig, hooks: LotteryHooks = {},
+  resume?: { state: LotteryState; checkpoint: LotteryCheckpoint }, runner?: ControlRunner,
+): Promise<LotteryState> {
   validateLotteryConfig(config);
   validateTrainConfig(config.train, splits);
   const model = new Mlp(config.spec, config.seed);
   const evaluators = new SplitEvaluators(splits);
+  const controlRunner = runner ?? new InProcessControls(splits, config, evaluators);
   const planned = plannedRounds(config);
   const controls = config.controls;
   const totalIterations = config.train.iterations * (1 + planned * (1 + controls.length));
@@ -111,6 +187,10 @@ export function findTicket(splits: Splits, config: LotteryConfig, hooks: Lottery
     ? { results: [...resume.state.results], completedRounds: resume.state.completedRounds, stopReason: resume.state.stopReason }
     : { results: [], completedRounds: 0, stopReason: null };
   let done = state.results.length * config.train.iterations;
+  const progress = (arm: Arm, round: number) => (iteration: number, loss: number, _sync?: unknown, valAccuracy: number | null = null): void => {
+    done++;
+    hooks.onProgress?.({ arm, round, iteration, done, total: totalIterations, loss, valAccuracy });
+  };
 
   let theta0: Weights;
   let rewind: Weights | null = null;
@@ -122,42 +202,28 @@ export function findTicket(splits: Splits, config: LotteryConfig, hooks: Lottery
   } else {
     theta0 = model.snapshot();
   }
+  let dense = state.results.find((r) => r.arm === "ticket" && r.round === 0) ?? null;
 
-  const run = (arm: Arm, round: number): RoundResult => {
-    let lastValAccuracy: number | null = null;
-    const result: TrainResult = train(model, splits, config.train, {
-      onStep: (iteration, loss, syncModel) => {
-        if (arm === "ticket" && round === 0 && config.rewind > 0 && iteration === config.rewind) {
-          syncModel();
-          rewind = model.snapshot();
-        }
-        done++;
-        hooks.onProgress?.({ arm, round, iteration, done, total: totalIterations, loss, valAccuracy: lastValAccuracy });
-      },
-      onEval: (p) => (lastValAccuracy = p.valAccuracy),
-    }, evaluators);
-    const d = density(model.prunable());
-    const r: RoundResult = {
-      arm, round, remaining: d.remaining, remainingByLayer: d.byLayer, kept: d.kept,
-      earlyStopIteration: result.earlyStop.iteration,
-      earlyStopValLoss: result.earlyStop.valLoss,
-      earlyStopValAccuracy: result.earlyStop.valAccuracy,
-      earlyStopTestAccuracy: result.earlyStop.testAccuracy,
-      finalValAccuracy: result.final.valAccuracy,
-      finalTestAccuracy: result.final.testAccuracy,
-      curve: result.curve,
-      seconds: result.trainSeconds + result.evalSeconds,
-      stepsPerSecond: result.stepsPerSecond,
-    };
-    state.results.push(r);
-    hooks.onRunDone?.(r);
-    return r;
+  interface Pending {
+    ticket: RoundResult;
+    controls: Promise<RoundResult>[];
+    checkpoint: LotteryCheckpoint;
+    stopReason: string | null;
+  }
+  const complete = async (p: Pending): Promise<void> => {
+    const finished = await Promise.all(p.controls);
+    finished.forEach((r) => hooks.onRunDone?.(r));
+    state.results.push(p.ticket, ...finished);
+    state.results.sort((a, b) => a.round - b.round || ARM_ORDER.indexOf(a.arm) - ARM_ORDER.indexOf(b.arm));
+    state.completedRounds = p.checkpoint.round + 1;
+    state.stopReason = p.stopReason;
+    hooks.onRoundDone?.(state, p.checkpoint);
   };
 
+  let pending: Pending | null = null;
   try {
     if (state.stopReason) return state;
     for (let round = state.completedRounds; round <= planned; round++) {
-      let randomMasks: Weights | null = null;
       if (round > 0) {
         // the model holds the previous round's trained ticket and its masks
         if (config.oneShot !== undefined) pruneToFraction(model.prunable(), config.strategy, config.oneShot);
@@ -166,45 +232,56 @@ export function findTicket(splits: Splits, config: LotteryConfig, hooks: Lottery
       const resetPoint = config.rewind > 0 && rewind ? rewind : theta0;
       const ticketMasks = masksOf(model);
       if (round > 0) model.restore(resetPoint);
-      const ticket = run("ticket", round);
+      const ticket = trainArm(model, splits, config, "ticket", round, evaluators, (iteration, loss, syncModel, valAccuracy) => {
+        if (round === 0 && config.rewind > 0 && iteration === config.rewind) {
+          syncModel();
+          rewind = model.snapshot();
+        }
+        progress("ticket", round)(iteration, loss, undefined, valAccuracy);
+      });
+      hooks.onRunDone?.(ticket);
+      if (round === 0) dense = ticket;
       const trained = model.snapshot();
+      // the previous round's controls have been training meanwhile
+      if (pending) {
+        await complete(pending);
+        pending = null;
+      }
 
+      let randomMasks: Weights | null = null;
+      const jobs: Promise<RoundResult>[] = [];
       if (round > 0) {
         for (const arm of controls) {
           if (arm === "reinit") {
             const fresh = new Mlp(config.spec, config.seed, 1000 + round);
-            const values = fresh.snapshot();
+            const init = fresh.snapshot();
             fresh.dispose();
-            setMasks(model, ticketMasks);
-            model.restore(values);
+            jobs.push(controlRunner.run({ arm, round, init, masks: ticketMasks }, progress(arm, round)));
           } else {
             const rng = new Random(config.seed, 2000 + round);
             randomMasks = new Map(model.prunable().map((p) => {
               const kept = Math.round(ticketMasks.get(p.name)!.reduce((a, b) => a + b, 0));
               return [p.name, randomMask(p.value.size, kept, rng)];
             }));
-            setMasks(model, randomMasks);
-            model.restore(resetPoint);
+            jobs.push(controlRunner.run({ arm: "random", round, init: resetPoint, masks: randomMasks }, progress(arm, round)));
           }
-          run(arm, round);
         }
-        setMasks(model, ticketMasks);
-        model.restore(trained);
       }
 
-      state.completedRounds = round + 1;
-      const dense = state.results.find((r) => r.arm === "ticket" && r.round === 0)!;
-      if (config.oneShot !== undefined && round === 1) state.stopReason = `one-shot pruning to ${(config.oneShot * 100).toFixed(1)}% done`;
+      let stopReason: string | null = null;
+      if (config.oneShot !== undefined && round === 1) stopReason = `one-shot pruning to ${(config.oneShot * 100).toFixed(1)}% done`;
       else if (config.targetRemaining !== undefined && ticket.remaining <= config.targetRemaining + 1e-12) {
-        state.stopReason = `target reached: ${(ticket.remaining * 100).toFixed(2)}% of weights remaining ≤ ${(config.targetRemaining * 100).toFixed(2)}%`;
-      } else if (config.tolerance !== undefined && round > 0 && dense.earlyStopValAccuracy - ticket.earlyStopValAccuracy > config.tolerance) {
-        state.stopReason = `accuracy fell ${((dense.earlyStopValAccuracy - ticket.earlyStopValAccuracy) * 100).toFixed(2)} points below dense (tolerance ${(config.tolerance * 100).toFixed(2)})`;
-      } else if (round === planned) state.stopReason = `${planned} pruning rounds done`;
-      hooks.onRoundDone?.(state, { round, theta0, rewind, masks: ticketMasks, trained, randomMasks });
-      if (state.stopReason) break;
+        stopReason = `target reached: ${(ticket.remaining * 100).toFixed(2)}% of weights remaining ≤ ${(config.targetRemaining * 100).toFixed(2)}%`;
+      } else if (config.tolerance !== undefined && round > 0 && dense!.earlyStopValAccuracy - ticket.earlyStopValAccuracy > config.tolerance) {
+        stopReason = `accuracy fell ${((dense!.earlyStopValAccuracy - ticket.earlyStopValAccuracy) * 100).toFixed(2)} points below dense (tolerance ${(config.tolerance * 100).toFixed(2)})`;
+      } else if (round === planned) stopReason = `${planned} pruning rounds done`;
+      pending = { ticket, controls: jobs, checkpoint: { round, theta0, rewind, masks: ticketMasks, trained, randomMasks }, stopReason };
+      if (stopReason) break;
     }
+    if (pending) await complete(pending);
     return state;
   } finally {
+    if (!runner) controlRunner.close();
     evaluators.dispose();
     model.dispose();
   }

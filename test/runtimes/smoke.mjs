@@ -28,7 +28,7 @@ const validation = allExamples(syntheticDigits(300, 2));
 const test = allExamples(syntheticDigits(300, 3));
 const spec = { inputs: 64, hidden: [32, 16], classes: 4 };
 const checkpoints = [];
-const state = findTicket({ train, validation, test }, {
+const state = await findTicket({ train, validation, test }, {
   spec, train: { ...PAPER_TRAINING, iterations: 200, evalEvery: 50, testCurve: false },
   seed: 0, strategy: "layerwise", layerRates: paperRates(spec, 0.5, 0.3), globalRate: 0.5, rounds: 2, rewind: 0, controls: ["reinit"],
 }, { onRoundDone: (_s, c) => checkpoints.push(c) });
