@@ -203,15 +203,6 @@ export function bytesToFloat(pixels: usize, out: usize, n: i32, scaleBy: f32, sh
   }
 }
 
-/** Count of entries that are NaN or ±Infinity. */
-export function countNonFinite(x: usize, n: i32): i32 {
-  let bad = 0;
-  for (let i = 0; i < n; i++) {
-    if ((load<u32>(x + (<usize>i << 2)) & 0x7f800000) == 0x7f800000) bad++;
-  }
-  return bad;
-}
-
 /** x[i] += value (the gradient of a sum: every input receives the output's gradient) */
 export function addScalar(x: usize, value: f32, n: i32): void {
   const v = f32x4.splat(value);

@@ -3,7 +3,7 @@
 export { sgemm, sgemmColumns, sgemmWorkspaceBytes } from "./gemm";
 export {
   add, axpy, scale, mul, addRowBroadcast, sumRows, relu, reluBackward, sum, fill,
-  softmaxCrossEntropy, softmaxCrossEntropyBackward, argmaxRows, bytesToFloat, countNonFinite, addScalar, countSubnormal,
+  softmaxCrossEntropy, softmaxCrossEntropyBackward, argmaxRows, bytesToFloat, addScalar, countSubnormal,
 } from "./elementwise";
 export { adamStep, sgdStep } from "./optim";
 export { magnitudeThreshold, applyThreshold, selectWorkspaceBytes } from "./select";

@@ -5,6 +5,7 @@ import { encodeSafetensors, type NamedTensor } from "../io/safetensors.js";
 import { checkpointPath, loadSavedRun, parameterShapes, readCheckpoint } from "../node/checkpoint.js";
 import { writeFileAtomic } from "../node/atomic-write.js";
 import { integer } from "./options.js";
+import { mlpLayers } from "../nn/mlp.js";
 import { UsageError } from "./usage-error.js";
 
 export function exportCommand(): Command {
@@ -34,7 +35,7 @@ export function exportCommand(): Command {
       writeFileAtomic(out, encodeSafetensors(tensors, {
         format: "winning-ticket/ticket@1",
         round: String(round),
-        architecture: `mlp ${[saved.config.spec.inputs, ...saved.config.spec.hidden, saved.config.spec.classes].join("-")} relu`,
+        architecture: `mlp ${[saved.config.spec.inputs, ...mlpLayers(saved.config.spec).map((l) => l.outputs)].join("-")} relu`,
         layout: "weights are [in, out]: y = x @ W + b",
         reset: c.rewind ? `rewind to iteration ${saved.config.rewind}` : "theta0",
         percent_remaining: result ? (result.remaining * 100).toFixed(3) : "",

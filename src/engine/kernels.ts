@@ -26,7 +26,6 @@ export interface KernelExports {
   softmaxCrossEntropyBackward(probs: number, labels: number, gradLogits: number, rows: number, cols: number, scale: number): void;
   argmaxRows(x: number, out: number, rows: number, cols: number): void;
   bytesToFloat(pixels: number, out: number, n: number, scale: number, shift: number): void;
-  countNonFinite(x: number, n: number): number;
   countSubnormal(x: number, n: number): number;
   addScalar(x: number, value: number, n: number): void;
   adamStep(w: number, g: number, m: number, v: number, mask: number, n: number, lr: number, beta1: number,
@@ -53,16 +52,6 @@ export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
   return bytes;
-}
-
-/** True when this runtime supports WebAssembly SIMD (probed by validating the real binary). */
-export function simdSupported(): boolean {
-  return WebAssembly.validate(decodeBase64(simdBase64));
-}
-
-/** True when this runtime accepts the relaxed-SIMD binary. */
-export function relaxedSimdSupported(): boolean {
-  return WebAssembly.validate(decodeBase64(relaxedSimdBase64));
 }
 
 /** The shared-memory build (plain SIMD plus atomics) that every thread of a pool instantiates. */

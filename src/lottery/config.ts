@@ -1,5 +1,5 @@
 // What a lottery-ticket search is asked to do, with the paper's LeNet-300-100 defaults.
-import type { MlpSpec } from "../nn/mlp.js";
+import { mlpLayers, type MlpSpec } from "../nn/mlp.js";
 import type { TrainConfig } from "../train/train.js";
 
 export type Arm = "ticket" | "reinit" | "random";
@@ -32,10 +32,8 @@ export interface LotteryConfig {
 
 /** The paper's per-round rates: 20% of each hidden layer's remaining weights, 10% of the output layer's. */
 export function paperRates(spec: MlpSpec, hiddenRate = 0.2, outputRate = 0.1): Record<string, number> {
-  const layers = spec.hidden.length + 1;
-  const rates: Record<string, number> = {};
-  for (let i = 1; i <= layers; i++) rates[`fc${i}.weight`] = i === layers ? outputRate : hiddenRate;
-  return rates;
+  const layers = mlpLayers(spec);
+  return Object.fromEntries(layers.map((l, i) => [`${l.name}.weight`, i === layers.length - 1 ? outputRate : hiddenRate]));
 }
 
 export function validateLotteryConfig(c: LotteryConfig): void {

@@ -3,7 +3,7 @@
 // survivors to θ0 (or to θK, the weights at iteration K of round 0: rewinding) and train again
 // with the mask fixed. Controls run beside each round: the same mask from a fresh random init
 // (reinit), and a random mask with the same per-layer counts from the same reset point (random).
-import { Mlp } from "../nn/mlp.js";
+import { Mlp, mlpLayers } from "../nn/mlp.js";
 import { Random } from "../random.js";
 import { SplitEvaluators, train, validateTrainConfig, type EvalPoint, type Splits, type TrainResult } from "../train/train.js";
 import { validateLotteryConfig, type Arm, type LotteryConfig } from "./config.js";
@@ -71,8 +71,7 @@ export interface LotteryHooks {
 export function plannedRounds(config: LotteryConfig): number {
   if (config.oneShot !== undefined) return 1;
   if (config.targetRemaining === undefined) return config.rounds;
-  const sizes = [config.spec.inputs, ...config.spec.hidden, config.spec.classes];
-  const layers = sizes.slice(1).map((out, i) => ({ name: `fc${i + 1}.weight`, size: sizes[i] * out, kept: sizes[i] * out }));
+  const layers = mlpLayers(config.spec).map((l) => ({ name: `${l.name}.weight`, size: l.inputs * l.outputs, kept: l.inputs * l.outputs }));
   const total = layers.reduce((n, l) => n + l.size, 0);
   for (let r = 1; r <= config.rounds; r++) {
     if (config.strategy === "global") {
@@ -146,15 +145,12 @@ export class InProcessControls implements ControlRunner {
   private model: Mlp | null = null;
   constructor(private readonly splits: Splits, private readonly config: LotteryConfig, private readonly evaluators: SplitEvaluators) {}
 
-  run(job: ControlJob, onStep?: (iteration: number, loss: number) => void): Promise<RoundResult> {
-    try {
-      this.model ??= new Mlp(this.config.spec, this.config.seed);
-      setMasks(this.model, job.masks);
-      this.model.restore(job.init);
-      return Promise.resolve(trainArm(this.model, this.splits, this.config, job.arm, job.round, this.evaluators, onStep));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+  // trains at once, before returning (an async function runs synchronously up to its first await)
+  async run(job: ControlJob, onStep?: (iteration: number, loss: number) => void): Promise<RoundResult> {
+    this.model ??= new Mlp(this.config.spec, this.config.seed);
+    setMasks(this.model, job.masks);
+    this.model.restore(job.init);
+    return trainArm(this.model, this.splits, this.config, job.arm, job.round, this.evaluators, onStep);
   }
 
   close(): void {
@@ -232,12 +228,13 @@ export async function findTicket(
       const resetPoint = config.rewind > 0 && rewind ? rewind : theta0;
       const ticketMasks = masksOf(model);
       if (round > 0) model.restore(resetPoint);
+      const ticketProgress = progress("ticket", round);
       const ticket = trainArm(model, splits, config, "ticket", round, evaluators, (iteration, loss, syncModel, valAccuracy) => {
         if (round === 0 && config.rewind > 0 && iteration === config.rewind) {
           syncModel();
           rewind = model.snapshot();
         }
-        progress("ticket", round)(iteration, loss, undefined, valAccuracy);
+        ticketProgress(iteration, loss, undefined, valAccuracy);
       });
       hooks.onRunDone?.(ticket);
       if (round === 0) dense = ticket;

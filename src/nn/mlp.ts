@@ -13,6 +13,15 @@ export interface MlpSpec {
 
 export const LENET_300_100: MlpSpec = { inputs: 784, hidden: [300, 100], classes: 10 };
 
+/**
+ * The fully connected layers a spec describes, in order: fc1 … fcN, each [inputs → outputs].
+ * The one place the layer names are made; parameters are `${name}.weight` and `${name}.bias`.
+ */
+export function mlpLayers(spec: MlpSpec): { name: string; inputs: number; outputs: number }[] {
+  const sizes = [spec.inputs, ...spec.hidden, spec.classes];
+  return sizes.slice(1).map((outputs, i) => ({ name: `fc${i + 1}`, inputs: sizes[i], outputs }));
+}
+
 export class Mlp {
   readonly layers: Linear[];
 
@@ -22,8 +31,7 @@ export class Mlp {
       if (!Number.isInteger(n) || n < 1) throw new Error(`model: ${what} must be a positive integer, got ${n}`);
     }
     const rng = new Random(seed, stream);
-    const sizes = [spec.inputs, ...spec.hidden, spec.classes];
-    this.layers = sizes.slice(1).map((out, i) => new Linear(`fc${i + 1}`, sizes[i], out, rng));
+    this.layers = mlpLayers(spec).map((l) => new Linear(l.name, l.inputs, l.outputs, rng));
   }
 
   forward(x: Tensor): Tensor {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../io/safetensors.js";
 import type { LotteryConfig } from "../lottery/config.js";
 import type { LotteryCheckpoint, LotteryState, Weights } from "../lottery/find.js";
-import type { MlpSpec } from "../nn/mlp.js";
+import { mlpLayers, type MlpSpec } from "../nn/mlp.js";
 import { writeFileAtomic, writeJsonAtomic } from "./atomic-write.js";
 
 export const STATE_FILE = "state.json";
@@ -18,11 +18,10 @@ export function checkpointPath(dir: string, round: number): string {
 
 /** Parameter shapes by name, from the model spec. */
 export function parameterShapes(spec: MlpSpec): Map<string, number[]> {
-  const sizes = [spec.inputs, ...spec.hidden, spec.classes];
   const shapes = new Map<string, number[]>();
-  for (let i = 1; i < sizes.length; i++) {
-    shapes.set(`fc${i}.weight`, [sizes[i - 1], sizes[i]]);
-    shapes.set(`fc${i}.bias`, [sizes[i]]);
+  for (const l of mlpLayers(spec)) {
+    shapes.set(`${l.name}.weight`, [l.inputs, l.outputs]);
+    shapes.set(`${l.name}.bias`, [l.outputs]);
   }
   return shapes;
 }
