@@ -2,21 +2,12 @@
 // 5,000 validation images, evaluation every 100 iterations), 10,000 iterations, seeds 0, 1, 2:
 // test accuracy at the early-stop point must reach 97.6% for each seed and 97.7% on average.
 // A benchmark rather than a test because it trains for real (about a minute on 2 cores).
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { printTable } from "./harness.js";
-
-const BIN = join(import.meta.dirname, "..", "dist", "cli", "main.js");
+import { printTable, runTicket } from "./harness.js";
 
 export function benchAccuracy(options: { iterations?: number } = {}): Record<string, unknown> {
   const iterations = options.iterations ?? 10_000;
   const runs = [0, 1, 2].map((seed) => {
-    const out = mkdtempSync(join(tmpdir(), "wt-bench-acc-"));
-    execFileSync(process.execPath, [BIN, "train", "--seed", String(seed), "--iterations", String(iterations), "--no-test-curve", "--quiet", "--out", out], { stdio: "inherit" });
-    const r = JSON.parse(readFileSync(join(out, "result.json"), "utf8"));
-    rmSync(out, { recursive: true, force: true });
+    const r = runTicket(["train", "--seed", String(seed), "--iterations", String(iterations), "--no-test-curve"], "result.json");
     return { seed, earlyStopIteration: r.earlyStop.iteration, earlyStopTestAccuracy: r.earlyStop.testAccuracy, finalTestAccuracy: r.final.testAccuracy };
   });
   const mean = runs.reduce((s, r) => s + r.earlyStopTestAccuracy, 0) / runs.length;

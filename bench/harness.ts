@@ -1,5 +1,9 @@
-// Shared benchmark plumbing: warm-up, median of several timed runs, and output as a table for
-// people or one JSON document for machines (`--json`).
+// Shared benchmark plumbing: warm-up, median of several timed runs, running the real CLI, and
+// output as a table for people or one JSON document for machines (`--json`).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 export interface Timing {
   /** Median milliseconds per call. */
@@ -31,6 +35,19 @@ export function time(fn: () => void, options: { runs?: number; targetMs?: number
   }
   samples.sort((a, b) => a - b);
   return { medianMs: samples[Math.floor(runs / 2)], minMs: samples[0], runs, callsPerRun };
+}
+
+const BIN = join(import.meta.dirname, "..", "dist", "cli", "main.js");
+
+/** Runs the built `ticket` command with `--quiet --out <temp dir>` and returns the JSON report it wrote there. */
+export function runTicket(args: string[], reportFile: string): Record<string, any> {
+  const out = mkdtempSync(join(tmpdir(), "wt-bench-"));
+  try {
+    execFileSync(process.execPath, [BIN, ...args, "--quiet", "--out", out], { stdio: "inherit" });
+    return JSON.parse(readFileSync(join(out, reportFile), "utf8"));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 }
 
 export function printTable(title: string, header: string[], rows: (string | number)[][]): void {

@@ -10,21 +10,11 @@ import { Random } from "../src/random.js";
 import { chooseModes, type SparseMode } from "../src/train/plan.js";
 import { PAPER_TRAINING, train, type Splits } from "../src/train/train.js";
 import { density } from "../src/lottery/masks.js";
-import { printTable } from "./harness.js";
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { printTable, runTicket } from "./harness.js";
 
-const BIN = join(import.meta.dirname, "..", "dist", "cli", "main.js");
-
-/** Wall seconds of a `ticket` command's work (after loading data), from its own report. */
+/** Wall seconds of a one-thread `ticket` command's work (after loading data), from its own report. */
 function cliSeconds(args: string[], file: string, read: (j: Record<string, any>) => number): number {
-  const out = mkdtempSync(join(tmpdir(), "wt-bench-find-"));
-  execFileSync(process.execPath, [BIN, ...args, "--quiet", "--threads", "1", "--out", out], { stdio: "inherit" });
-  const seconds = read(JSON.parse(readFileSync(join(out, file), "utf8")));
-  rmSync(out, { recursive: true, force: true });
-  return seconds;
+  return read(runTicket([...args, "--threads", "1"], file));
 }
 
 /** A 12-round `find` (ticket arm only) against one dense training run of the same length. */

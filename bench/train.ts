@@ -1,22 +1,13 @@
 // LeNet-300-100 training speed on real MNIST (batch 60, forward + backward + Adam), measured by
 // running the real `ticket train` in a child process, so its peak RSS is the tool's own; the
 // TensorFlow.js wasm backend trains the same network on the same data in this process.
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { availableParallelism } from "node:os";
 import { loadMnistDir } from "../src/node/mnist-files.js";
-import { printTable } from "./harness.js";
+import { printTable, runTicket } from "./harness.js";
 import { initTfjsWasm, tfjsLenetStepsPerSecond } from "./peers/tfjs.js";
 
-const BIN = join(import.meta.dirname, "..", "dist", "cli", "main.js");
-
 function runCli(iterations: number, threads: number): Record<string, any> {
-  const out = mkdtempSync(join(tmpdir(), "wt-bench-train-"));
-  execFileSync(process.execPath, [BIN, "train", "--iterations", String(iterations), "--eval-every", "1000", "--no-test-curve", "--threads", String(threads), "--quiet", "--out", out], { stdio: "inherit" });
-  const result = JSON.parse(readFileSync(join(out, "result.json"), "utf8"));
-  rmSync(out, { recursive: true, force: true });
+  const result = runTicket(["train", "--iterations", String(iterations), "--eval-every", "1000", "--no-test-curve", "--threads", String(threads)], "result.json");
   const windows = result.timing.windows as { stepsPerSecond: number }[];
   return {
     threads, variant: result.engine.variant,

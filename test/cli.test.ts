@@ -4,14 +4,11 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { TICKET_BIN, runTicket } from "./helpers.js";
 
-const BIN = join(import.meta.dirname, "..", "dist", "cli", "main.js");
+const BIN = TICKET_BIN;
+const ticket = runTicket;
 const tiny = ["--hidden", "24", "--train-subset", "1500", "--validation", "500", "--iterations", "90", "--eval-every", "30", "--quiet"];
-
-function ticket(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), "wt-cli-"));
 

@@ -1,4 +1,15 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { Random } from "../src/random.js";
+
+/** The built `ticket` command (npm ci builds it). */
+export const TICKET_BIN = join(import.meta.dirname, "..", "dist", "cli", "main.js");
+
+/** Runs `ticket` as a user does, in a child process. */
+export function runTicket(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [TICKET_BIN, ...args], { encoding: "utf8", timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
 
 export function randomArray(rng: Random, n: number, scale = 1): Float32Array {
   const a = new Float32Array(n);

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,7 +9,7 @@ import { spawnNodeWorker } from "../src/node/workers.js";
 import { Parameter } from "../src/nn/parameter.js";
 import { SparseWeights } from "../src/nn/sparse-weights.js";
 import { Random } from "../src/random.js";
-import { randomArray } from "./helpers.js";
+import { randomArray, runTicket } from "./helpers.js";
 
 beforeAll(async () => {
   await ready({ threads: 2, spawnWorker: spawnNodeWorker });
@@ -76,8 +75,7 @@ describe("kernel threads over shared memory", () => {
 });
 
 describe("threads from the command line", () => {
-  const BIN = join(import.meta.dirname, "..", "dist", "cli", "main.js");
-  const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 120_000 });
+  const run = runTicket;
 
   it("two threads train to the same bits as one", () => {
     const results = ["1", "2"].map((threads) => {

@@ -4,8 +4,9 @@ import { createRequire } from "node:module";
 import type { LotteryConfig } from "../lottery/config.js";
 import type { ControlJob, ControlRunner, RoundResult } from "../lottery/find.js";
 import type { DataChoice } from "./splits.js";
+import { compiledWorkerUrl } from "./worker-url.js";
 
-const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "../../dist/node/control-worker.js" : "./control-worker.js", import.meta.url);
+const WORKER_URL = compiledWorkerUrl("control-worker.js", import.meta.url);
 
 interface Waiting {
   resolve(r: RoundResult): void;

@@ -2,10 +2,9 @@
 import { availableParallelism } from "node:os";
 import { createRequire } from "node:module";
 import type { WorkerHandle } from "../engine/thread-pool.js";
+import { compiledWorkerUrl } from "./worker-url.js";
 
-// Under a TypeScript test runner this file is the .ts source; the worker itself always runs
-// the compiled JavaScript.
-const WORKER_URL = new URL(import.meta.url.endsWith(".ts") ? "../../dist/node/kernel-worker.js" : "./kernel-worker.js", import.meta.url);
+const WORKER_URL = compiledWorkerUrl("kernel-worker.js", import.meta.url);
 
 export function spawnNodeWorker(): WorkerHandle {
   // loaded on first use, so single-threaded runs do not pay for worker_threads
