@@ -1,9 +1,41 @@
 // Sparse × dense products for pruned layers, in feature-major layout: activations are stored
-// [features][batch], so every surviving weight becomes one f32x4 axpy or dot over the batch
+// [features][batch], so every surviving weight becomes f32x4 axpys or dots over the batch
 // (the approach of XNNPACK's sparse kernels, "Fast Sparse ConvNets", CVPR 2020). A layer's
 // surviving weights are stored by output: for output j, entries offsets[j] .. offsets[j+1]
 // of `inputs` (i32 input index) and `values` (f32 weight).
+//
+// The batch lanes of a row are covered in as few, as even blocks of at most 7 vectors as
+// possible (batch 60 = 5 + 5 + 5 vectors), each block's vectors held in registers while output
+// j's weights stream past. Blocks are few because each costs the per-weight overhead (index,
+// address, broadcast) again; they stop at 7 because 7 accumulators, the broadcast weight and 7
+// operands fill x86's 16 SIMD registers: 8-vector blocks spill and run at half speed. The weights
+// go through all blocks a chunk at a time, so the chunk's input rows are still in L1 when the
+// next block reads them. Measured against the GEMM by `npm run bench -- sparse`.
 import { madd } from "./madd";
+
+const CHUNK = 64; // weights per chunk: 64 input rows of a 60-lane batch take 15 KB of L1
+const MAX_BLOCK = 7;
+
+/** The first lane past the last whole vector of [laneBegin, laneEnd) (the scalar tail starts there). */
+// @ts-ignore: decorator
+@inline
+function vectorEnd(laneBegin: i32, laneEnd: i32): i32 {
+  return laneBegin + (((laneEnd - laneBegin) >> 2) << 2);
+}
+
+/** Blocks needed to cover `vectors` vectors. */
+// @ts-ignore: decorator
+@inline
+function blockCount(vectors: i32): i32 {
+  return (vectors + MAX_BLOCK - 1) / MAX_BLOCK;
+}
+
+/** Vectors in block k of `blocks` covering `vectors` (the first `vectors % blocks` get one more). */
+// @ts-ignore: decorator
+@inline
+function blockSize(vectors: i32, blocks: i32, k: i32): i32 {
+  return vectors / blocks + (k < vectors % blocks ? 1 : 0);
+}
 
 /**
  * yT[j][b] = Σ_p values[p] · xT[inputs[p]][b] over output j's entries (overwrites yT), for batch
@@ -14,61 +46,32 @@ export function sparseForward(
   laneBegin: i32, laneEnd: i32,
 ): void {
   const rowBytes = <usize>batch << 2;
+  const vectorsEnd = vectorEnd(laneBegin, laneEnd);
+  const vectors = (vectorsEnd - laneBegin) >> 2;
+  const blocks = blockCount(vectors);
   for (let j = 0; j < outputs; j++) {
     const begin = load<i32>(offsets + (<usize>j << 2)), end = load<i32>(offsets + (<usize>(j + 1) << 2));
     const out = yT + <usize>j * rowBytes;
-    let b = laneBegin;
-    // 8 vectors (32 batch lanes) at a time: the accumulators stay in registers
-    for (; b + 32 <= laneEnd; b += 32) {
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
-      const lane = <usize>b << 2;
-      for (let p = begin; p < end; p++) {
-        const w = v128.load32_splat(values + (<usize>p << 2));
-        const row = xT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + lane;
-        a0 = madd(w, v128.load(row), a0); a1 = madd(w, v128.load(row, 16), a1);
-        a2 = madd(w, v128.load(row, 32), a2); a3 = madd(w, v128.load(row, 48), a3);
-        a4 = madd(w, v128.load(row, 64), a4); a5 = madd(w, v128.load(row, 80), a5);
-        a6 = madd(w, v128.load(row, 96), a6); a7 = madd(w, v128.load(row, 112), a7);
+    for (let c = begin; c < end || c == begin; c += CHUNK) { // at least once: no weights → zeros
+      const ce = min(end, c + CHUNK);
+      const more = <i32>(c > begin);
+      let b = laneBegin;
+      for (let k = 0; k < blocks; k++) {
+        const n = blockSize(vectors, blocks, k);
+        const lane = <usize>b << 2;
+        switch (n) {
+          case 7: forwardBlock(7, c, ce, inputs, values, xT + lane, rowBytes, out + lane, more); break;
+          case 6: forwardBlock(6, c, ce, inputs, values, xT + lane, rowBytes, out + lane, more); break;
+          case 5: forwardBlock(5, c, ce, inputs, values, xT + lane, rowBytes, out + lane, more); break;
+          case 4: forwardBlock(4, c, ce, inputs, values, xT + lane, rowBytes, out + lane, more); break;
+          case 3: forwardBlock(3, c, ce, inputs, values, xT + lane, rowBytes, out + lane, more); break;
+          case 2: forwardBlock(2, c, ce, inputs, values, xT + lane, rowBytes, out + lane, more); break;
+          default: forwardBlock(1, c, ce, inputs, values, xT + lane, rowBytes, out + lane, more);
+        }
+        b += n << 2;
       }
-      const o = out + lane;
-      v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
-      v128.store(o, a4, 64); v128.store(o, a5, 80); v128.store(o, a6, 96); v128.store(o, a7, 112);
     }
-    // the rest in blocks of 4, 2 and 1 vectors, so the weight list is read as few times as possible
-    if (b + 16 <= laneEnd) {
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      const lane = <usize>b << 2;
-      for (let p = begin; p < end; p++) {
-        const w = v128.load32_splat(values + (<usize>p << 2));
-        const row = xT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + lane;
-        a0 = madd(w, v128.load(row), a0); a1 = madd(w, v128.load(row, 16), a1);
-        a2 = madd(w, v128.load(row, 32), a2); a3 = madd(w, v128.load(row, 48), a3);
-      }
-      const o = out + lane;
-      v128.store(o, a0); v128.store(o, a1, 16); v128.store(o, a2, 32); v128.store(o, a3, 48);
-      b += 16;
-    }
-    if (b + 8 <= laneEnd) {
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
-      const lane = <usize>b << 2;
-      for (let p = begin; p < end; p++) {
-        const w = v128.load32_splat(values + (<usize>p << 2));
-        const row = xT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + lane;
-        a0 = madd(w, v128.load(row), a0); a1 = madd(w, v128.load(row, 16), a1);
-      }
-      v128.store(out + lane, a0); v128.store(out + lane, a1, 16);
-      b += 8;
-    }
-    for (; b + 4 <= laneEnd; b += 4) {
-      let a = f32x4.splat(0);
-      const lane = <usize>b << 2;
-      for (let p = begin; p < end; p++) {
-        const row = xT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + lane;
-        a = madd(v128.load32_splat(values + (<usize>p << 2)), v128.load(row), a);
-      }
-      v128.store(out + lane, a);
-    }
+    let b = vectorsEnd;
     for (; b < laneEnd; b++) {
       let s: f32 = 0;
       for (let p = begin; p < end; p++) {
@@ -77,6 +80,35 @@ export function sparseForward(
       store<f32>(out + (<usize>b << 2), s);
     }
   }
+}
+
+// One block of n vectors (a compile-time constant once inlined): n accumulators in registers.
+// @ts-ignore: decorator
+@inline
+function forwardBlock(n: i32, begin: i32, end: i32, inputs: usize, values: usize, x: usize, rowBytes: usize, out: usize, more: i32): void {
+  const zero = f32x4.splat(0);
+  let a0 = more ? v128.load(out) : zero;
+  let a1 = more && n > 1 ? v128.load(out, 16) : zero, a2 = more && n > 2 ? v128.load(out, 32) : zero;
+  let a3 = more && n > 3 ? v128.load(out, 48) : zero, a4 = more && n > 4 ? v128.load(out, 64) : zero;
+  let a5 = more && n > 5 ? v128.load(out, 80) : zero, a6 = more && n > 6 ? v128.load(out, 96) : zero;
+  for (let p = begin; p < end; p++) {
+    const w = v128.load32_splat(values + (<usize>p << 2));
+    const row = x + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes;
+    a0 = madd(w, v128.load(row), a0);
+    if (n > 1) a1 = madd(w, v128.load(row, 16), a1);
+    if (n > 2) a2 = madd(w, v128.load(row, 32), a2);
+    if (n > 3) a3 = madd(w, v128.load(row, 48), a3);
+    if (n > 4) a4 = madd(w, v128.load(row, 64), a4);
+    if (n > 5) a5 = madd(w, v128.load(row, 80), a5);
+    if (n > 6) a6 = madd(w, v128.load(row, 96), a6);
+  }
+  v128.store(out, a0);
+  if (n > 1) v128.store(out, a1, 16);
+  if (n > 2) v128.store(out, a2, 32);
+  if (n > 3) v128.store(out, a3, 48);
+  if (n > 4) v128.store(out, a4, 64);
+  if (n > 5) v128.store(out, a5, 80);
+  if (n > 6) v128.store(out, a6, 96);
 }
 
 /**
@@ -88,52 +120,31 @@ export function sparseBackwardInput(
   laneBegin: i32, laneEnd: i32,
 ): void {
   const rowBytes = <usize>batch << 2;
+  const vectorsEnd = vectorEnd(laneBegin, laneEnd);
+  const vectors = (vectorsEnd - laneBegin) >> 2;
+  const blocks = blockCount(vectors);
   for (let j = 0; j < outputs; j++) {
     const begin = load<i32>(offsets + (<usize>j << 2)), end = load<i32>(offsets + (<usize>(j + 1) << 2));
     const dy = dyT + <usize>j * rowBytes;
-    let b = laneBegin;
-    for (; b + 32 <= laneEnd; b += 32) {
-      const lane = <usize>b << 2;
-      const g0 = v128.load(dy + lane), g1 = v128.load(dy + lane, 16), g2 = v128.load(dy + lane, 32), g3 = v128.load(dy + lane, 48);
-      const g4 = v128.load(dy + lane, 64), g5 = v128.load(dy + lane, 80), g6 = v128.load(dy + lane, 96), g7 = v128.load(dy + lane, 112);
-      for (let p = begin; p < end; p++) {
-        const w = v128.load32_splat(values + (<usize>p << 2));
-        const row = dxT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + lane;
-        v128.store(row, madd(w, g0, v128.load(row))); v128.store(row, madd(w, g1, v128.load(row, 16)), 16);
-        v128.store(row, madd(w, g2, v128.load(row, 32)), 32); v128.store(row, madd(w, g3, v128.load(row, 48)), 48);
-        v128.store(row, madd(w, g4, v128.load(row, 64)), 64); v128.store(row, madd(w, g5, v128.load(row, 80)), 80);
-        v128.store(row, madd(w, g6, v128.load(row, 96)), 96); v128.store(row, madd(w, g7, v128.load(row, 112)), 112);
+    for (let c = begin; c < end; c += CHUNK) {
+      const ce = min(end, c + CHUNK);
+      let b = laneBegin;
+      for (let k = 0; k < blocks; k++) {
+        const n = blockSize(vectors, blocks, k);
+        const lane = <usize>b << 2;
+        switch (n) {
+          case 7: inputGradientBlock(7, c, ce, inputs, values, dy + lane, rowBytes, dxT + lane); break;
+          case 6: inputGradientBlock(6, c, ce, inputs, values, dy + lane, rowBytes, dxT + lane); break;
+          case 5: inputGradientBlock(5, c, ce, inputs, values, dy + lane, rowBytes, dxT + lane); break;
+          case 4: inputGradientBlock(4, c, ce, inputs, values, dy + lane, rowBytes, dxT + lane); break;
+          case 3: inputGradientBlock(3, c, ce, inputs, values, dy + lane, rowBytes, dxT + lane); break;
+          case 2: inputGradientBlock(2, c, ce, inputs, values, dy + lane, rowBytes, dxT + lane); break;
+          default: inputGradientBlock(1, c, ce, inputs, values, dy + lane, rowBytes, dxT + lane);
+        }
+        b += n << 2;
       }
     }
-    if (b + 16 <= laneEnd) {
-      const lane = <usize>b << 2;
-      const g0 = v128.load(dy + lane), g1 = v128.load(dy + lane, 16), g2 = v128.load(dy + lane, 32), g3 = v128.load(dy + lane, 48);
-      for (let p = begin; p < end; p++) {
-        const w = v128.load32_splat(values + (<usize>p << 2));
-        const row = dxT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + lane;
-        v128.store(row, madd(w, g0, v128.load(row))); v128.store(row, madd(w, g1, v128.load(row, 16)), 16);
-        v128.store(row, madd(w, g2, v128.load(row, 32)), 32); v128.store(row, madd(w, g3, v128.load(row, 48)), 48);
-      }
-      b += 16;
-    }
-    if (b + 8 <= laneEnd) {
-      const lane = <usize>b << 2;
-      const g0 = v128.load(dy + lane), g1 = v128.load(dy + lane, 16);
-      for (let p = begin; p < end; p++) {
-        const w = v128.load32_splat(values + (<usize>p << 2));
-        const row = dxT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + lane;
-        v128.store(row, madd(w, g0, v128.load(row))); v128.store(row, madd(w, g1, v128.load(row, 16)), 16);
-      }
-      b += 8;
-    }
-    for (; b + 4 <= laneEnd; b += 4) {
-      const lane = <usize>b << 2;
-      const g = v128.load(dy + lane);
-      for (let p = begin; p < end; p++) {
-        const row = dxT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + lane;
-        v128.store(row, madd(v128.load32_splat(values + (<usize>p << 2)), g, v128.load(row)));
-      }
-    }
+    let b = vectorsEnd;
     for (; b < laneEnd; b++) {
       const g = load<f32>(dy + (<usize>b << 2));
       for (let p = begin; p < end; p++) {
@@ -144,61 +155,60 @@ export function sparseBackwardInput(
   }
 }
 
+// One block of n vectors: output j's gradient lanes in registers, scattered into each input row.
+// @ts-ignore: decorator
+@inline
+function inputGradientBlock(n: i32, begin: i32, end: i32, inputs: usize, values: usize, dy: usize, rowBytes: usize, dx: usize): void {
+  const g0 = v128.load(dy);
+  const g1 = n > 1 ? v128.load(dy, 16) : g0, g2 = n > 2 ? v128.load(dy, 32) : g0, g3 = n > 3 ? v128.load(dy, 48) : g0;
+  const g4 = n > 4 ? v128.load(dy, 64) : g0, g5 = n > 5 ? v128.load(dy, 80) : g0, g6 = n > 6 ? v128.load(dy, 96) : g0;
+  for (let p = begin; p < end; p++) {
+    const w = v128.load32_splat(values + (<usize>p << 2));
+    const row = dx + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes;
+    v128.store(row, madd(w, g0, v128.load(row)));
+    if (n > 1) v128.store(row, madd(w, g1, v128.load(row, 16)), 16);
+    if (n > 2) v128.store(row, madd(w, g2, v128.load(row, 32)), 32);
+    if (n > 3) v128.store(row, madd(w, g3, v128.load(row, 48)), 48);
+    if (n > 4) v128.store(row, madd(w, g4, v128.load(row, 64)), 64);
+    if (n > 5) v128.store(row, madd(w, g5, v128.load(row, 80)), 80);
+    if (n > 6) v128.store(row, madd(w, g6, v128.load(row, 96)), 96);
+  }
+}
+
 /**
  * grad[p] += Σ_b xT[inputs[p]][b] · dyT[j][b]: the weight gradient, only where weights survive.
- * Output j's gradient row stays in registers, 8 vectors (32 lanes) at a time, while its weights'
- * input rows stream past.
+ * Output j's gradient lanes stay in registers, a block at a time, while its weights' input rows
+ * stream past.
  */
 export function sparseBackwardWeights(
   offsets: usize, inputs: usize, grad: usize, outputs: i32, xT: usize, dyT: usize, batch: i32,
 ): void {
   const rowBytes = <usize>batch << 2;
+  const vectorsEnd = vectorEnd(0, batch);
+  const vectors = vectorsEnd >> 2;
+  const blocks = blockCount(vectors);
   for (let j = 0; j < outputs; j++) {
     const begin = load<i32>(offsets + (<usize>j << 2)), end = load<i32>(offsets + (<usize>(j + 1) << 2));
     const dy = dyT + <usize>j * rowBytes;
-    let b = 0;
-    for (; b + 32 <= batch; b += 32) {
-      const lane = <usize>b << 2;
-      const g0 = v128.load(dy + lane), g1 = v128.load(dy + lane, 16), g2 = v128.load(dy + lane, 32), g3 = v128.load(dy + lane, 48);
-      const g4 = v128.load(dy + lane, 64), g5 = v128.load(dy + lane, 80), g6 = v128.load(dy + lane, 96), g7 = v128.load(dy + lane, 112);
-      for (let p = begin; p < end; p++) {
-        const x = xT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + lane;
-        let a = f32x4.mul(v128.load(x), g0);
-        let c = f32x4.mul(v128.load(x, 16), g1);
-        a = madd(v128.load(x, 32), g2, a); c = madd(v128.load(x, 48), g3, c);
-        a = madd(v128.load(x, 64), g4, a); c = madd(v128.load(x, 80), g5, c);
-        a = madd(v128.load(x, 96), g6, a); c = madd(v128.load(x, 112), g7, c);
-        addLanes(grad + (<usize>p << 2), f32x4.add(a, c));
+    for (let c = begin; c < end; c += CHUNK) {
+      const ce = min(end, c + CHUNK);
+      let b = 0;
+      for (let k = 0; k < blocks; k++) {
+        const n = blockSize(vectors, blocks, k);
+        const lane = <usize>b << 2;
+        switch (n) {
+          case 7: weightGradientBlock(7, c, ce, inputs, grad, xT + lane, rowBytes, dy + lane); break;
+          case 6: weightGradientBlock(6, c, ce, inputs, grad, xT + lane, rowBytes, dy + lane); break;
+          case 5: weightGradientBlock(5, c, ce, inputs, grad, xT + lane, rowBytes, dy + lane); break;
+          case 4: weightGradientBlock(4, c, ce, inputs, grad, xT + lane, rowBytes, dy + lane); break;
+          case 3: weightGradientBlock(3, c, ce, inputs, grad, xT + lane, rowBytes, dy + lane); break;
+          case 2: weightGradientBlock(2, c, ce, inputs, grad, xT + lane, rowBytes, dy + lane); break;
+          default: weightGradientBlock(1, c, ce, inputs, grad, xT + lane, rowBytes, dy + lane);
+        }
+        b += n << 2;
       }
     }
-    if (b + 16 <= batch) {
-      const lane = <usize>b << 2;
-      const g0 = v128.load(dy + lane), g1 = v128.load(dy + lane, 16), g2 = v128.load(dy + lane, 32), g3 = v128.load(dy + lane, 48);
-      for (let p = begin; p < end; p++) {
-        const x = xT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + lane;
-        const a = madd(v128.load(x, 32), g2, f32x4.mul(v128.load(x), g0));
-        const c = madd(v128.load(x, 48), g3, f32x4.mul(v128.load(x, 16), g1));
-        addLanes(grad + (<usize>p << 2), f32x4.add(a, c));
-      }
-      b += 16;
-    }
-    if (b + 8 <= batch) {
-      const lane = <usize>b << 2;
-      const g0 = v128.load(dy + lane), g1 = v128.load(dy + lane, 16);
-      for (let p = begin; p < end; p++) {
-        const x = xT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + lane;
-        addLanes(grad + (<usize>p << 2), madd(v128.load(x, 16), g1, f32x4.mul(v128.load(x), g0)));
-      }
-      b += 8;
-    }
-    for (; b + 4 <= batch; b += 4) {
-      const lane = <usize>b << 2;
-      const g0 = v128.load(dy + lane);
-      for (let p = begin; p < end; p++) {
-        const x = xT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + lane;
-        addLanes(grad + (<usize>p << 2), f32x4.mul(v128.load(x), g0));
-      }
-    }
+    let b = vectorsEnd;
     for (; b < batch; b++) {
       const g = load<f32>(dy + (<usize>b << 2));
       for (let p = begin; p < end; p++) {
@@ -209,11 +219,51 @@ export function sparseBackwardWeights(
   }
 }
 
-// *at += the four lanes of v
+// One block of n vectors: the dot of each weight's input lanes with output j's gradient lanes
+// (held in registers), two weights at a time so their horizontal sums share the shuffles and
+// land with one 8-byte add (four at a time spills registers and is slower).
+// @ts-ignore: decorator
+@inline
+function weightGradientBlock(n: i32, begin: i32, end: i32, inputs: usize, grad: usize, x0: usize, rowBytes: usize, dy: usize): void {
+  const g0 = v128.load(dy);
+  const g1 = n > 1 ? v128.load(dy, 16) : g0, g2 = n > 2 ? v128.load(dy, 32) : g0, g3 = n > 3 ? v128.load(dy, 48) : g0;
+  const g4 = n > 4 ? v128.load(dy, 64) : g0, g5 = n > 5 ? v128.load(dy, 80) : g0, g6 = n > 6 ? v128.load(dy, 96) : g0;
+  let p = begin;
+  for (; p + 2 <= end; p += 2) {
+    const at = inputs + (<usize>p << 2);
+    const d0 = dot(n, x0 + <usize>load<i32>(at) * rowBytes, g0, g1, g2, g3, g4, g5, g6);
+    const d1 = dot(n, x0 + <usize>load<i32>(at, 4) * rowBytes, g0, g1, g2, g3, g4, g5, g6);
+    // lanes (l0 + l2) + (l1 + l3) of each, as addLanes sums one
+    const s = f32x4.add(v128.shuffle<f32>(d0, d1, 0, 4, 1, 5), v128.shuffle<f32>(d0, d1, 2, 6, 3, 7));
+    const sums = f32x4.add(s, v128.shuffle<f32>(s, s, 2, 3, 0, 1));
+    const out = grad + (<usize>p << 2);
+    v128.store64_lane(out, f32x4.add(v128.load64_zero(out), sums), 0);
+  }
+  for (; p < end; p++) {
+    addLanes(grad + (<usize>p << 2), dot(n, x0 + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes, g0, g1, g2, g3, g4, g5, g6));
+  }
+}
+
+// Σ over the block's n vectors of x · g, lane by lane.
+// @ts-ignore: decorator
+@inline
+function dot(n: i32, x: usize, g0: v128, g1: v128, g2: v128, g3: v128, g4: v128, g5: v128, g6: v128): v128 {
+  let a = f32x4.mul(v128.load(x), g0);
+  if (n > 1) a = madd(v128.load(x, 16), g1, a);
+  if (n > 2) a = madd(v128.load(x, 32), g2, a);
+  if (n > 3) a = madd(v128.load(x, 48), g3, a);
+  if (n > 4) a = madd(v128.load(x, 64), g4, a);
+  if (n > 5) a = madd(v128.load(x, 80), g5, a);
+  if (n > 6) a = madd(v128.load(x, 96), g6, a);
+  return a;
+}
+
+// *at += the four lanes of v, summed as (v0 + v2) + (v1 + v3)
 // @ts-ignore: decorator
 @inline
 function addLanes(at: usize, v: v128): void {
-  store<f32>(at, load<f32>(at) + ((f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3))));
+  const s = f32x4.add(v, v128.shuffle<f32>(v, v, 2, 3, 0, 1));
+  store<f32>(at, load<f32>(at) + (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 1)));
 }
 
 /** out[c][r] = x[r][c] for x of rows × cols (blocked so both sides stay in cache). */

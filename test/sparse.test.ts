@@ -16,8 +16,10 @@ beforeAll(async () => {
 
 describe("sparse kernels against a float64 reference", () => {
   const rng = new Random(21);
-  for (const [inputs, outputs, density] of [[7, 5, 0.5], [784, 30, 0.05], [33, 17, 0.9], [10, 4, 0]] as const) {
-    for (const batch of [1, 3, 4, 7, 32, 33, 60, 61]) {
+  // batches cover every block shape (1..7 vectors, several blocks, a scalar tail); 300→7 at 0.8
+  // has ~240 weights per output, so several chunks
+  for (const [inputs, outputs, density] of [[7, 5, 0.5], [784, 30, 0.05], [33, 17, 0.9], [10, 4, 0], [300, 7, 0.8]] as const) {
+    for (const batch of [1, 3, 4, 7, 32, 33, 60, 61, 100, 128]) {
       it(`${inputs}→${outputs} at density ${density}, batch ${batch}`, () => {
         tidy(() => {
           const maskValues = Float32Array.from({ length: inputs * outputs }, () => (rng.uniform() < density ? 1 : 0));

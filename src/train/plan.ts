@@ -15,7 +15,7 @@ export type LayerMode = "dense" | "sparse";
  * Below this fraction of weights remaining a layer trains faster sparse than dense. Measured on
  * LeNet-300-100 with batch 60 by `npm run bench -- sparse` (the crossover is printed there).
  */
-export const SPARSE_CROSSOVER = 0.5;
+export const SPARSE_CROSSOVER = 0.7;
 
 export interface ExecutionPlan {
   modes: LayerMode[];
@@ -28,6 +28,8 @@ export interface ExecutionPlan {
   forwardFeatures(xT: Tensor): Tensor;
   /** Writes trained compact weights back into the model's dense parameters. */
   syncToDense(): void;
+  /** Reads the model's dense parameters into the compact weights (after they were restored). */
+  syncFromDense(): void;
   dispose(): void;
 }
 
@@ -48,6 +50,7 @@ export function planExecution(model: Mlp, mode: SparseMode = "auto"): ExecutionP
       forward: (x) => model.forward(x),
       forwardFeatures: () => { throw new Error("plan: this model runs row-major"); },
       syncToDense: () => {},
+      syncFromDense: () => {},
       dispose: () => {},
     };
   }
@@ -72,6 +75,7 @@ export function planExecution(model: Mlp, mode: SparseMode = "auto"): ExecutionP
     forward: (x) => forwardFeatures(transpose(x)),
     forwardFeatures,
     syncToDense: () => sparse.forEach((s) => s?.scatter()),
+    syncFromDense: () => sparse.forEach((s) => s?.gather()),
     dispose: () => sparse.forEach((s) => s?.dispose()),
   };
 }
