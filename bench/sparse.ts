@@ -3,11 +3,11 @@
 // and what the automatic chooser picks.
 import { allExamples, splitValidation, take } from "../src/data/dataset.js";
 import { paperRates } from "../src/lottery/config.js";
-import { magnitudePrune } from "../src/lottery/masks.js";
+import { magnitudePrune, pruneToFraction } from "../src/lottery/masks.js";
 import { LENET_300_100, Mlp } from "../src/nn/mlp.js";
 import { loadMnistDir } from "../src/node/mnist-files.js";
 import { Random } from "../src/random.js";
-import { chooseModes, type SparseMode } from "../src/train/plan.js";
+import { chooseModes, SPARSE_CROSSOVER, type SparseMode } from "../src/train/plan.js";
 import { PAPER_TRAINING, train, type Splits } from "../src/train/train.js";
 import { density } from "../src/lottery/masks.js";
 import { printTable, runTicket } from "./harness.js";
@@ -29,10 +29,17 @@ function findOverDense(iterations: number): Record<string, number> {
 /** Rounds of the paper's layer-wise pruning giving 100%, 51.3%, 21.1%, 7.0%, 3.6% and 1.8% remaining. */
 const ROUNDS = [0, 3, 7, 12, 15, 18];
 
-function stepsPerSecond(splits: Splits, rounds: number, sparse: SparseMode, iterations: number): { sps: number; modes: string } {
+/** Every layer pruned by the paper's rates `rounds` times, or (with `fraction`) straight to that fraction. */
+function prunedModel(rounds: number, fraction?: number): Mlp {
   const model = new Mlp(LENET_300_100, 0);
   model.prunable().forEach((p) => p.ensureMask()); // so that "always" really runs sparse even at 100%
+  if (fraction !== undefined) pruneToFraction(model.prunable(), "layerwise", fraction);
   for (let r = 0; r < rounds; r++) magnitudePrune(model.prunable(), "layerwise", paperRates(LENET_300_100), 0.2);
+  return model;
+}
+
+function stepsPerSecond(splits: Splits, rounds: number, sparse: SparseMode, iterations: number, fraction?: number): { sps: number; modes: string } {
+  const model = prunedModel(rounds, fraction);
   const modes = chooseModes(model, sparse).map((m) => (m === "sparse" ? "S" : "D")).join("");
   // warm up the compiled code paths, then time a real stretch
   train(model, splits, { ...PAPER_TRAINING, iterations: 100, evalEvery: 100, testCurve: false, sparse });
@@ -41,14 +48,33 @@ function stepsPerSecond(splits: Splits, rounds: number, sparse: SparseMode, iter
   return { sps: result.stepsPerSecond, modes };
 }
 
+/**
+ * Where the sparse path starts to win: sparse over dense-masked steps/s with every layer at the
+ * same fraction remaining, and the fraction where the ratio crosses 1 (linear between neighbours).
+ */
+function crossover(splits: Splits, iterations: number): { sweep: { fraction: number; sparseOverDense: number }[]; crossover: number | null } {
+  const sweep = [0.9, 0.8, 0.7, 0.6, 0.5].map((fraction) => ({
+    fraction,
+    sparseOverDense: stepsPerSecond(splits, 0, "always", iterations, fraction).sps / stepsPerSecond(splits, 0, "never", iterations, fraction).sps,
+  }));
+  let at: number | null = null;
+  for (let i = 1; i < sweep.length && at === null; i++) {
+    const [hi, lo] = [sweep[i - 1], sweep[i]];
+    if (hi.sparseOverDense < 1 && lo.sparseOverDense >= 1) {
+      at = hi.fraction + ((1 - hi.sparseOverDense) / (lo.sparseOverDense - hi.sparseOverDense)) * (lo.fraction - hi.fraction);
+    }
+  }
+  if (at === null) at = sweep[0].sparseOverDense >= 1 ? sweep[0].fraction : null;
+  return { sweep, crossover: at };
+}
+
 export function benchSparse(options: { iterations?: number; findIterations?: number } = {}): Record<string, unknown> {
   const iterations = options.iterations ?? 1500;
   const files = loadMnistDir();
   const { train: tr, validation } = splitValidation(files.train, 5000, new Random(0, 2));
   const splits: Splits = { train: tr, validation: take(validation, 256), test: take(allExamples(files.test), 256) };
   const rows = ROUNDS.map((rounds) => {
-    const model = new Mlp(LENET_300_100, 0);
-    for (let r = 0; r < rounds; r++) magnitudePrune(model.prunable(), "layerwise", paperRates(LENET_300_100), 0.2);
+    const model = prunedModel(rounds);
     const remaining = density(model.prunable()).remaining;
     model.dispose();
     const dense = stepsPerSecond(splits, rounds, "never", iterations);
@@ -63,6 +89,7 @@ export function benchSparse(options: { iterations?: number; findIterations?: num
   return {
     benchmark: "sparse", model: "LeNet-300-100", batch: 60, optimizer: "adam", iterations, rows,
     autoAt3_6OverDense100: rows[4].autoStepsPerSecond / denseBaseline,
+    crossover: { ...crossover(splits, iterations), chooserUses: SPARSE_CROSSOVER },
     find12Rounds: findOverDense(options.findIterations ?? 2000),
   };
 }
@@ -74,6 +101,9 @@ export function printSparse(r: ReturnType<typeof benchSparse>): void {
   ]);
   printTable(`LeNet-300-100 training steps/s by weights remaining (batch 60, Adam, ${r.iterations} steps; layer modes D = dense, S = sparse)`,
     ["% remaining", "dense-masked", "sparse", "sparse / dense", "auto picks", "auto", "auto / dense"], rows);
+  const c = r.crossover as ReturnType<typeof crossover> & { chooserUses: number };
+  console.log(`\nsparse / dense-masked with every layer at the same fraction remaining: ${c.sweep.map((x) => `${(100 * x.fraction).toFixed(0)}%: ${x.sparseOverDense.toFixed(2)}×`).join(", ")}`);
+  console.log(`  crossover ≈ ${c.crossover === null ? "below 50%" : `${(100 * c.crossover).toFixed(0)}%`} remaining; the chooser (SPARSE_CROSSOVER in src/train/plan.ts) uses ${(100 * c.chooserUses).toFixed(0)}%`);
   const f = r.find12Rounds as Record<string, number>;
   console.log(`\n12-round find (ticket only, ${f.iterations} iterations per round, evaluation every 100) vs one dense training run of ${f.iterations} iterations:`);
   console.log(`  dense run ${f.denseTrainSeconds.toFixed(1)} s; find ${f.findSeconds.toFixed(1)} s = ${f.findOverDense.toFixed(2)}×; with --sparse off ${f.findDenseMaskedSeconds.toFixed(1)} s = ${f.denseMaskedFindOverDense.toFixed(2)}×`);
