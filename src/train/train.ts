@@ -193,10 +193,13 @@ export function train(model: Mlp, splits: Splits, config: TrainConfig, hooks: Tr
     const b = best!;
     let earlyTest = b.testAccuracy;
     if (earlyTest === undefined) {
+      // through the plan, so a sparse ticket's test costs what its weights do
       const current = model.snapshot();
       model.restore(b.weights!);
-      earlyTest = timed(() => evals.test.evaluate(model).accuracy, (ms) => (evalMs += ms));
+      plan.syncFromDense();
+      earlyTest = timed(() => evals.test.evaluate(classifier).accuracy, (ms) => (evalMs += ms));
       model.restore(current);
+      plan.syncFromDense();
     }
     const k = engine().kernels;
     const countIn = (ts: readonly Tensor[]): number => ts.reduce((n, t) => n + k.countSubnormal(t.ptr, t.size), 0);
