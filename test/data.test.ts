@@ -2,9 +2,11 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { IdxError, parseIdx } from "../src/data/idx.js";
-import { datasetFromIdx, splitValidation } from "../src/data/dataset.js";
+import { allExamples, datasetFromIdx, splitValidation } from "../src/data/dataset.js";
+import { BatchLoader, standardScaling, UNIT_SCALING } from "../src/data/batches.js";
+import { ready } from "../src/engine/engine.js";
 import { defaultMnistDir, loadMnistDir } from "../src/node/mnist-files.js";
-import { SparsePixels } from "../src/data/pixels.js";
+import { countNonzero, DensePixels, SparsePixels } from "../src/data/pixels.js";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { Random } from "../src/random.js";
@@ -110,5 +112,34 @@ describe("IDX reader", () => {
     expect(a.validation.indices).not.toEqual(c.validation.indices);
     const held = new Set(a.validation.indices);
     expect(a.train.indices.some((i) => held.has(i))).toBe(false);
+  });
+});
+
+describe("batches from sparse pixel storage", () => {
+  it("are bit for bit the batches of dense storage, in both layouts, any scaling, partial batches too", async () => {
+    await ready();
+    const { train } = loadMnistDir();
+    const rows = 300;
+    const dense = new Uint8Array(rows * 784);
+    for (let r = 0; r < rows; r++) train.pixels.copyRow(r, dense, r * 784);
+    const labels = train.labels.subarray(0, rows);
+    const asDataset = (pixels: DensePixels | SparsePixels) => ({ name: "x", pixels, labels, count: rows, features: 784, classes: 10 });
+    const sparse = new SparsePixels(rows, 784, countNonzero(dense));
+    for (let r = 0; r < rows; r++) sparse.add(dense.subarray(r * 784, (r + 1) * 784));
+    const order = new Random(5).shuffle(Int32Array.from({ length: rows }, (_, i) => i));
+    const sets = [asDataset(new DensePixels(dense, rows, 784)), asDataset(sparse)].map((d) => allExamples(d));
+    for (const scaling of [UNIT_SCALING, standardScaling(sets[0])]) {
+      for (const [featureMajor, batch, count] of [[false, 60, 60], [true, 60, 60], [false, 128, 44]] as const) {
+        const [a, b] = sets.map((s) => {
+          const loader = new BatchLoader(s, batch, scaling, featureMajor);
+          loader.load(order, 17, count);
+          const out = { inputs: loader.inputs.data().slice(0, featureMajor ? batch * 784 : count * 784), labels: loader.labels.slice(0, count) };
+          loader.dispose();
+          return out;
+        });
+        expect(Buffer.from(b.inputs.buffer).equals(Buffer.from(a.inputs.buffer))).toBe(true);
+        expect(Array.from(b.labels)).toEqual(Array.from(a.labels));
+      }
+    }
   });
 });

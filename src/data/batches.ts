@@ -1,9 +1,11 @@
-// Turns examples into input tensors: pixels are gathered into a staging block in wasm memory and
-// scaled to f32 there, one batch at a time, into a tensor that is reused for every batch.
+// Turns examples into input tensors, one batch at a time, into a tensor that is reused for every
+// batch: sparse pixel stores write their nonzero pixels straight into it; dense ones are gathered
+// into a staging block in wasm memory and scaled to f32 there.
 import { engine } from "../engine/engine.js";
 import { Tensor } from "../autograd/tensor.js";
 import type { Random } from "../random.js";
 import type { Examples } from "./dataset.js";
+import { SparsePixels } from "./pixels.js";
 
 export interface PixelScaling {
   /** input = pixel · scale + shift. [0, 1] by default: scale 1/255, shift 0. */
@@ -50,6 +52,20 @@ export class BatchLoader {
     const e = engine();
     const { data, indices } = this.examples;
     const f = data.features;
+    if (this.featureMajor && count !== this.rows) throw new Error(`batch: a feature-major batch must be full (${count} of ${this.rows} rows)`);
+    if (data.pixels instanceof SparsePixels) {
+      // MNIST is ~81% zeros: fill with the zero pixel's value, then write only the nonzero pixels
+      const { scale, shift } = this.scaling;
+      e.kernels.fill(this.inputs.ptr, shift, this.inputs.size);
+      const out = e.f32(this.inputs.ptr, this.inputs.size);
+      for (let i = 0; i < count; i++) {
+        const r = indices[order[start + i]];
+        if (this.featureMajor) data.pixels.writeNonzeroScaled(r, out, i, this.rows, scale, shift);
+        else data.pixels.writeNonzeroScaled(r, out, i * f, 1, scale, shift);
+        this.labels[i] = data.labels[r];
+      }
+      return count;
+    }
     const bytes = e.u8(this.staging, count * f);
     for (let i = 0; i < count; i++) {
       const r = indices[order[start + i]];
@@ -57,7 +73,6 @@ export class BatchLoader {
       this.labels[i] = data.labels[r];
     }
     if (this.featureMajor) {
-      if (count !== this.rows) throw new Error(`batch: a feature-major batch must be full (${count} of ${this.rows} rows)`);
       e.kernels.bytesToFloatTransposed(this.staging, this.inputs.ptr, count, f, this.scaling.scale, this.scaling.shift);
     } else {
       e.kernels.bytesToFloat(this.staging, this.inputs.ptr, count * f, this.scaling.scale, this.scaling.shift);

@@ -50,6 +50,18 @@ export class SparsePixels implements PixelRows {
     into.fill(0, at, at + this.features);
     for (let p = this.offsets[row], end = this.offsets[row + 1]; p < end; p++) into[at + this.positions[p]] = this.values[p];
   }
+
+  /**
+   * Writes pixel·scale + shift of image `row`'s nonzero pixels into `out` (pixel i at at + i·stride),
+   * rounded as f32 arithmetic would (as the wasm conversion does); `out` must already hold `shift`
+   * everywhere else. A batch costs its nonzero pixels, not all of them.
+   */
+  writeNonzeroScaled(row: number, out: Float32Array, at: number, stride: number, scale: number, shift: number): void {
+    const s = Math.fround(scale), t = Math.fround(shift);
+    for (let p = this.offsets[row], end = this.offsets[row + 1]; p < end; p++) {
+      out[at + this.positions[p] * stride] = Math.fround(this.values[p] * s) + t;
+    }
+  }
 }
 
 /** Nonzero bytes in a buffer (to size a SparsePixels before filling it). */
