@@ -256,6 +256,37 @@ describe("autograd behaviour", () => {
     });
   });
 
+  it("matmul writes a step's first gradient straight in, then accumulates, with the same results", () => {
+    tidy(() => {
+      const rng = new Random(12);
+      const a = tensor(randomArray(rng, 12), [3, 4], { requiresGrad: true });
+      const b = tensor(randomArray(rng, 20), [4, 5], { requiresGrad: true });
+      const c = tensor(randomArray(rng, 12), [4, 3], { requiresGrad: true });
+      const once = (): void => sum(matmul(a, b)).backward();
+      once();
+      const [ga, gb] = [a.grad!.data(), b.grad!.data()];
+      once(); // accumulates: twice the gradient
+      expect(Array.from(a.grad!.view())).toEqual(Array.from(ga, (v) => 2 * v));
+      expect(Array.from(b.grad!.view())).toEqual(Array.from(gb, (v) => 2 * v));
+      a.zeroGrad();
+      b.zeroGrad();
+      once(); // after zeroGrad the old values are overwritten, not added to
+      expect(Array.from(a.grad!.view())).toEqual(Array.from(ga));
+      expect(Array.from(b.grad!.view())).toEqual(Array.from(gb));
+      // a zeroed gradient that nothing flows into reads as zeros, also to the optimizer's path
+      sum(matmul(c, a)).backward();
+      a.zeroGrad();
+      sum(b).backward();
+      expect(Array.from(a.grad!.view())).toEqual(new Array(12).fill(0));
+      c.zeroGrad();
+      expect(Array.from(c.gradBuffer().view())).toEqual(new Array(12).fill(0));
+      // a second product into the same gradient in one step adds to the first
+      a.zeroGrad();
+      sum(add(matmul(a, b), matmul(a, b))).backward();
+      expect(maxRelError(a.grad!.view(), Float64Array.from(ga, (v) => 2 * v))).toBeLessThan(1e-6);
+    });
+  });
+
   it("a two-layer MLP's gradients match finite differences end to end", () => {
     const rng = new Random(5);
     const [batch, inputs, hidden, classes] = [4, 6, 5, 3];

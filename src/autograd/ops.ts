@@ -1,6 +1,7 @@
 // The differentiable ops. Each one computes its output with a kernel and, right beside it, says
-// how the output's gradient flows back to each input (accumulating into `.grad`, never
-// overwriting). Shapes are checked up front so a mistake is reported with the op and the shapes.
+// how the output's gradient flows back to each input, accumulating into `.grad` (matmul writes a
+// step's first gradient straight in: the same sum, minus a pass over zeros). Shapes are checked up
+// front so a mistake is reported with the op and the shapes.
 import { engine } from "../engine/engine.js";
 import { Tensor, fromOp } from "./tensor.js";
 
@@ -30,8 +31,10 @@ export function matmul(a: Tensor, b: Tensor, options: { transposeA?: boolean; tr
   e.gemm(tA, tB, m, n, k, a.ptr, b.ptr, out.ptr, 0);
   return fromOp(out, [a, b], () => {
     const g = out.gradBuffer().ptr;
-    const gemm = (ta: number, tb: number, rows: number, cols: number, depth: number, x: number, y: number, into: Tensor): void =>
-      e.gemm(ta, tb, rows, cols, depth, x, y, into.gradBuffer().ptr, 1);
+    const gemm = (ta: number, tb: number, rows: number, cols: number, depth: number, x: number, y: number, into: Tensor): void => {
+      const { buffer, overwrite } = into.gradTarget();
+      e.gemm(ta, tb, rows, cols, depth, x, y, buffer.ptr, overwrite ? 0 : 1);
+    };
     // dL/d op(a) = dL/dout · op(b)ᵀ and dL/d op(b) = op(a)ᵀ · dL/dout, written for the stored layouts
     if (a.requiresGrad) {
       if (!tA) gemm(0, tB ? 0 : 1, m, k, n, g, b.ptr, a);

@@ -9,8 +9,9 @@ type Nested = number | Nested[];
 
 export class Tensor {
   readonly size: number;
-  /** The gradient, allocated (zeroed) the first time one flows here; gradients accumulate. */
-  grad: Tensor | null = null;
+  private gradData: Tensor | null = null;
+  /** zeroGrad() only marks the buffer stale: the next gradient overwrites it or it is cleared on use. */
+  private gradStale = false;
   /** Set by ops: the inputs this tensor was computed from, and how to push its gradient to them. */
   parents: readonly Tensor[] = [];
   backwardFn: (() => void) | null = null;
@@ -69,17 +70,35 @@ export class Tensor {
     return this.view()[0];
   }
 
-  /** The gradient buffer, created zeroed on first use. Gradients live as long as their tensor. */
+  /** The gradient so far (null before any flowed here); gradients accumulate. */
+  get grad(): Tensor | null {
+    return this.gradData ? this.gradBuffer() : null;
+  }
+
+  /** The gradient buffer to add into, created zeroed on first use. Gradients live as long as their tensor. */
   gradBuffer(): Tensor {
-    if (!this.grad) {
-      this.grad = new Tensor(this.shape, false, `grad of ${this.op}`, false);
-      this.grad.fill(0);
+    const { buffer, overwrite } = this.gradTarget();
+    if (overwrite) buffer.fill(0);
+    return buffer;
+  }
+
+  /**
+   * The gradient buffer for a kernel that can either overwrite or add: `overwrite` when nothing has
+   * flowed here since it was created or zeroed, so the first gradient of a step is written straight
+   * in (saving a pass that clears it and the read of those zeros).
+   */
+  gradTarget(): { buffer: Tensor; overwrite: boolean } {
+    if (!this.gradData) {
+      this.gradData = new Tensor(this.shape, false, `grad of ${this.op}`, false);
+      return { buffer: this.gradData, overwrite: true };
     }
-    return this.grad;
+    const overwrite = this.gradStale;
+    this.gradStale = false;
+    return { buffer: this.gradData, overwrite };
   }
 
   zeroGrad(): void {
-    this.grad?.fill(0);
+    if (this.gradData) this.gradStale = true;
   }
 
   fill(value: number): this {
@@ -121,8 +140,9 @@ export class Tensor {
   /** Frees the data and the gradient. Using the tensor afterwards throws. */
   dispose(): void {
     if (this.disposed) return;
-    this.grad?.dispose();
-    this.grad = null;
+    this.gradData?.dispose();
+    this.gradData = null;
+    this.gradStale = false;
     engine().allocator.release(this.offset, this.size * 4);
     this.disposed = true;
     this.parents = [];
