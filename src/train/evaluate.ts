@@ -12,35 +12,45 @@ export interface Evaluation {
 }
 
 export interface Classifier {
+  /** Row-major inputs [rows, features] → logits [rows, classes]. */
   forward(x: Tensor): Tensor;
+  /** The same from feature-major inputs [features, rows], where the model runs that way (sparse layers). */
+  forwardFeatures?(xT: Tensor): Tensor;
 }
 
 /** Evaluates a fixed split repeatedly, reusing its input blocks. */
 export class Evaluator {
-  private readonly loaders: BatchLoader[] = [];
+  /** Input blocks for a full chunk and the remainder, row-major and (made when first needed) feature-major. */
+  private readonly loaders: { rows: BatchLoader[]; features: BatchLoader[] } = { rows: [], features: [] };
   private readonly order: Int32Array;
   private readonly predictions: number;
   readonly count: number;
 
-  constructor(readonly examples: Examples, scaling: PixelScaling, readonly chunk = 128) {
+  constructor(readonly examples: Examples, private readonly scaling: PixelScaling, readonly chunk = 128) {
     this.count = examples.indices.length;
-    const full = Math.min(chunk, this.count);
-    this.loaders.push(new BatchLoader(examples, full, scaling));
-    const rest = this.count % full;
-    if (rest) this.loaders.push(new BatchLoader(examples, rest, scaling));
+    this.loaders.rows = this.makeLoaders(false);
     this.order = Int32Array.from({ length: this.count }, (_, i) => i);
-    this.predictions = engine().allocator.alloc(full * 4);
+    this.predictions = engine().allocator.alloc(this.loaders.rows[0].rows * 4);
+  }
+
+  private makeLoaders(featureMajor: boolean): BatchLoader[] {
+    const full = Math.min(this.chunk, this.count);
+    const rest = this.count % full;
+    return (rest ? [full, rest] : [full]).map((rows) => new BatchLoader(this.examples, rows, this.scaling, featureMajor));
   }
 
   evaluate(model: Classifier): Evaluation {
     const e = engine();
+    const byFeatures = model.forwardFeatures !== undefined;
+    if (byFeatures && !this.loaders.features.length) this.loaders.features = this.makeLoaders(true);
+    const loaders = byFeatures ? this.loaders.features : this.loaders.rows;
     let lossSum = 0;
     let correct = 0;
     for (let start = 0; start < this.count; ) {
-      const loader = this.count - start >= this.loaders[0].rows ? this.loaders[0] : this.loaders[1];
+      const loader = this.count - start >= loaders[0].rows ? loaders[0] : loaders[1];
       const rows = loader.load(this.order, start, loader.rows);
       noGrad(() => tidy(() => {
-        const logits = model.forward(loader.inputs);
+        const logits = byFeatures ? model.forwardFeatures!(loader.inputs) : model.forward(loader.inputs);
         lossSum += crossEntropy(logits, loader.labels).item() * rows;
         e.kernels.argmaxRows(logits.ptr, this.predictions, rows, logits.shape[1]);
         const predicted = e.i32(this.predictions, rows);
@@ -52,7 +62,7 @@ export class Evaluator {
   }
 
   dispose(): void {
-    this.loaders.forEach((l) => l.dispose());
-    engine().allocator.release(this.predictions, this.loaders[0].rows * 4);
+    engine().allocator.release(this.predictions, this.loaders.rows[0].rows * 4);
+    [...this.loaders.rows, ...this.loaders.features].forEach((l) => l.dispose());
   }
 }

@@ -123,7 +123,7 @@ export function train(model: Mlp, splits: Splits, config: TrainConfig, hooks: Tr
   const loader = new BatchLoader(splits.train, config.batchSize, splits.scaling ?? UNIT_SCALING, featureMajor);
   const stream = new MinibatchStream(loader, new Random(config.dataSeed, 1));
   const optimizer = makeOptimizer(plan.trainable, config);
-  const classifier = { forward: plan.forward };
+  const classifier = featureMajor ? { forward: plan.forward, forwardFeatures: plan.forwardFeatures } : { forward: plan.forward };
   const syncModel = (): void => plan.syncToDense();
   const curve: EvalPoint[] = [];
   let best: { iteration: number; valLoss: number; valAccuracy: number; testAccuracy?: number; weights?: Map<string, Float32Array> } | null = null;
