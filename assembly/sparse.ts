@@ -2,7 +2,8 @@
 // [features][batch], so every surviving weight becomes f32x4 axpys or dots over the batch
 // (the approach of XNNPACK's sparse kernels, "Fast Sparse ConvNets", CVPR 2020). A layer's
 // surviving weights are stored by output: for output j, entries offsets[j] .. offsets[j+1]
-// of `inputs` (i32 input index) and `values` (f32 weight).
+// of `inputs` (i32 input index) and `values` (f32 weight); the input gradient reads the same
+// weights through a by-input index. Forward and input gradient are one gather kernel.
 //
 // The batch lanes of a row are covered in as few, as even blocks of at most 7 vectors as
 // possible (batch 60 = 5 + 5 + 5 vectors), each block's vectors held in registers while output
@@ -16,11 +17,11 @@ import { madd } from "./madd";
 const CHUNK = 64; // weights per chunk: 64 input rows of a 60-lane batch take 15 KB of L1
 const MAX_BLOCK = 7;
 
-/** The first lane past the last whole vector of [laneBegin, laneEnd) (the scalar tail starts there). */
+/** The first lane past the last whole 4-lane vector of a batch (the scalar tail starts there). */
 // @ts-ignore: decorator
 @inline
-function vectorEnd(laneBegin: i32, laneEnd: i32): i32 {
-  return laneBegin + (((laneEnd - laneBegin) >> 2) << 2);
+function vectorEnd(batch: i32): i32 {
+  return (batch >> 2) << 2;
 }
 
 /** Blocks needed to cover `vectors` vectors. */
@@ -38,62 +39,86 @@ function blockSize(vectors: i32, blocks: i32, k: i32): i32 {
 }
 
 /**
- * yT[j][b] = Σ_p values[p] · xT[inputs[p]][b] over output j's entries (overwrites yT), for batch
- * lanes [laneBegin, laneEnd): threads split the batch.
+ * yT[j][b] = Σ_p values[p] · xT[inputs[p]][b] over output j's entries (overwrites yT). Threads
+ * split the outputs: their rows of yT are disjoint.
  */
-export function sparseForward(
-  offsets: usize, inputs: usize, values: usize, outputs: i32, xT: usize, yT: usize, batch: i32,
-  laneBegin: i32, laneEnd: i32,
+export function sparseForward(offsets: usize, inputs: usize, values: usize, outputs: i32, xT: usize, yT: usize, batch: i32): void {
+  gatherRows(false, offsets, inputs, 0, values, outputs, xT, yT, batch, 0);
+}
+
+/**
+ * dxT[i][b] (+)= Σ_j W[i][j] · dyT[j][b], the input gradient, from the weights listed by input:
+ * input i's entries colOffsets[i] .. colOffsets[i+1] name an output (colOutputs) and where its
+ * weight sits in `values` (colValues). Gathering by input keeps each dx row in registers and lets
+ * threads split the inputs; scattering by output made them write the same cache lines. Sums over
+ * j in increasing order, as the scatter did. Overwrites unless `accumulate`.
+ */
+export function sparseBackwardInput(
+  colOffsets: usize, colOutputs: usize, colValues: usize, values: usize, inputs: i32, dyT: usize, dxT: usize, batch: i32, accumulate: i32,
+): void {
+  gatherRows(true, colOffsets, colOutputs, colValues, values, inputs, dyT, dxT, batch, accumulate);
+}
+
+// out[r][b] (+)= Σ_q w(q) · x[sources[q]][b] over row r's entries, w(q) = values[q], or with
+// `indirect` (a compile-time constant) values[valueIndex[q]].
+// @ts-ignore: decorator
+@inline
+function gatherRows(
+  indirect: bool, offsets: usize, sources: usize, valueIndex: usize, values: usize, rows: i32, x: usize, out: usize, batch: i32, accumulate: i32,
 ): void {
   const rowBytes = <usize>batch << 2;
-  const vectorsEnd = vectorEnd(laneBegin, laneEnd);
-  const vectors = (vectorsEnd - laneBegin) >> 2;
+  const vectorsEnd = vectorEnd(batch);
+  const vectors = vectorsEnd >> 2;
   const blocks = blockCount(vectors);
-  for (let j = 0; j < outputs; j++) {
-    const begin = load<i32>(offsets + (<usize>j << 2)), end = load<i32>(offsets + (<usize>(j + 1) << 2));
-    const out = yT + <usize>j * rowBytes;
-    for (let c = begin; c < end || c == begin; c += CHUNK) { // at least once: no weights → zeros
+  for (let r = 0; r < rows; r++) {
+    const begin = load<i32>(offsets + (<usize>r << 2)), end = load<i32>(offsets + (<usize>(r + 1) << 2));
+    const o = out + <usize>r * rowBytes;
+    for (let c = begin; c < end || c == begin; c += CHUNK) { // at least once: no entries → zeros
       const ce = min(end, c + CHUNK);
-      const more = <i32>(c > begin);
-      let b = laneBegin;
+      const more = accumulate != 0 || c > begin ? 1 : 0;
+      let b = 0;
       for (let k = 0; k < blocks; k++) {
         const n = blockSize(vectors, blocks, k);
         const lane = <usize>b << 2;
         switch (n) {
-          case 7: forwardBlock(7, c, ce, inputs, values, xT + lane, rowBytes, out + lane, more); break;
-          case 6: forwardBlock(6, c, ce, inputs, values, xT + lane, rowBytes, out + lane, more); break;
-          case 5: forwardBlock(5, c, ce, inputs, values, xT + lane, rowBytes, out + lane, more); break;
-          case 4: forwardBlock(4, c, ce, inputs, values, xT + lane, rowBytes, out + lane, more); break;
-          case 3: forwardBlock(3, c, ce, inputs, values, xT + lane, rowBytes, out + lane, more); break;
-          case 2: forwardBlock(2, c, ce, inputs, values, xT + lane, rowBytes, out + lane, more); break;
-          default: forwardBlock(1, c, ce, inputs, values, xT + lane, rowBytes, out + lane, more);
+          case 7: gatherBlock(7, indirect, c, ce, sources, valueIndex, values, x + lane, rowBytes, o + lane, more); break;
+          case 6: gatherBlock(6, indirect, c, ce, sources, valueIndex, values, x + lane, rowBytes, o + lane, more); break;
+          case 5: gatherBlock(5, indirect, c, ce, sources, valueIndex, values, x + lane, rowBytes, o + lane, more); break;
+          case 4: gatherBlock(4, indirect, c, ce, sources, valueIndex, values, x + lane, rowBytes, o + lane, more); break;
+          case 3: gatherBlock(3, indirect, c, ce, sources, valueIndex, values, x + lane, rowBytes, o + lane, more); break;
+          case 2: gatherBlock(2, indirect, c, ce, sources, valueIndex, values, x + lane, rowBytes, o + lane, more); break;
+          default: gatherBlock(1, indirect, c, ce, sources, valueIndex, values, x + lane, rowBytes, o + lane, more);
         }
         b += n << 2;
       }
     }
-    let b = vectorsEnd;
-    for (; b < laneEnd; b++) {
-      let s: f32 = 0;
-      for (let p = begin; p < end; p++) {
-        s += load<f32>(values + (<usize>p << 2)) * load<f32>(xT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + (<usize>b << 2));
+    for (let b = vectorsEnd; b < batch; b++) {
+      const at = o + (<usize>b << 2);
+      let s: f32 = accumulate ? load<f32>(at) : 0;
+      for (let q = begin; q < end; q++) {
+        const w = load<f32>(values + (<usize>(indirect ? load<i32>(valueIndex + (<usize>q << 2)) : q) << 2));
+        s += w * load<f32>(x + <usize>load<i32>(sources + (<usize>q << 2)) * rowBytes + (<usize>b << 2));
       }
-      store<f32>(out + (<usize>b << 2), s);
+      store<f32>(at, s);
     }
   }
 }
 
-// One block of n vectors (a compile-time constant once inlined): n accumulators in registers.
+// One block of n vectors (n and indirect are compile-time constants once inlined): n accumulators
+// in registers, starting from `out` when `more`, else from zero.
 // @ts-ignore: decorator
 @inline
-function forwardBlock(n: i32, begin: i32, end: i32, inputs: usize, values: usize, x: usize, rowBytes: usize, out: usize, more: i32): void {
+function gatherBlock(
+  n: i32, indirect: bool, begin: i32, end: i32, sources: usize, valueIndex: usize, values: usize, x: usize, rowBytes: usize, out: usize, more: i32,
+): void {
   const zero = f32x4.splat(0);
   let a0 = more ? v128.load(out) : zero;
   let a1 = more && n > 1 ? v128.load(out, 16) : zero, a2 = more && n > 2 ? v128.load(out, 32) : zero;
   let a3 = more && n > 3 ? v128.load(out, 48) : zero, a4 = more && n > 4 ? v128.load(out, 64) : zero;
   let a5 = more && n > 5 ? v128.load(out, 80) : zero, a6 = more && n > 6 ? v128.load(out, 96) : zero;
-  for (let p = begin; p < end; p++) {
-    const w = v128.load32_splat(values + (<usize>p << 2));
-    const row = x + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes;
+  for (let q = begin; q < end; q++) {
+    const w = v128.load32_splat(values + (<usize>(indirect ? load<i32>(valueIndex + (<usize>q << 2)) : q) << 2));
+    const row = x + <usize>load<i32>(sources + (<usize>q << 2)) * rowBytes;
     a0 = madd(w, v128.load(row), a0);
     if (n > 1) a1 = madd(w, v128.load(row, 16), a1);
     if (n > 2) a2 = madd(w, v128.load(row, 32), a2);
@@ -112,70 +137,6 @@ function forwardBlock(n: i32, begin: i32, end: i32, inputs: usize, values: usize
 }
 
 /**
- * dxT[inputs[p]][b] += values[p] · dyT[j][b]: the input gradient, scattered weight by weight, for
- * batch lanes [laneBegin, laneEnd).
- */
-export function sparseBackwardInput(
-  offsets: usize, inputs: usize, values: usize, outputs: i32, dyT: usize, dxT: usize, batch: i32,
-  laneBegin: i32, laneEnd: i32,
-): void {
-  const rowBytes = <usize>batch << 2;
-  const vectorsEnd = vectorEnd(laneBegin, laneEnd);
-  const vectors = (vectorsEnd - laneBegin) >> 2;
-  const blocks = blockCount(vectors);
-  for (let j = 0; j < outputs; j++) {
-    const begin = load<i32>(offsets + (<usize>j << 2)), end = load<i32>(offsets + (<usize>(j + 1) << 2));
-    const dy = dyT + <usize>j * rowBytes;
-    for (let c = begin; c < end; c += CHUNK) {
-      const ce = min(end, c + CHUNK);
-      let b = laneBegin;
-      for (let k = 0; k < blocks; k++) {
-        const n = blockSize(vectors, blocks, k);
-        const lane = <usize>b << 2;
-        switch (n) {
-          case 7: inputGradientBlock(7, c, ce, inputs, values, dy + lane, rowBytes, dxT + lane); break;
-          case 6: inputGradientBlock(6, c, ce, inputs, values, dy + lane, rowBytes, dxT + lane); break;
-          case 5: inputGradientBlock(5, c, ce, inputs, values, dy + lane, rowBytes, dxT + lane); break;
-          case 4: inputGradientBlock(4, c, ce, inputs, values, dy + lane, rowBytes, dxT + lane); break;
-          case 3: inputGradientBlock(3, c, ce, inputs, values, dy + lane, rowBytes, dxT + lane); break;
-          case 2: inputGradientBlock(2, c, ce, inputs, values, dy + lane, rowBytes, dxT + lane); break;
-          default: inputGradientBlock(1, c, ce, inputs, values, dy + lane, rowBytes, dxT + lane);
-        }
-        b += n << 2;
-      }
-    }
-    let b = vectorsEnd;
-    for (; b < laneEnd; b++) {
-      const g = load<f32>(dy + (<usize>b << 2));
-      for (let p = begin; p < end; p++) {
-        const at = dxT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + (<usize>b << 2);
-        store<f32>(at, load<f32>(at) + load<f32>(values + (<usize>p << 2)) * g);
-      }
-    }
-  }
-}
-
-// One block of n vectors: output j's gradient lanes in registers, scattered into each input row.
-// @ts-ignore: decorator
-@inline
-function inputGradientBlock(n: i32, begin: i32, end: i32, inputs: usize, values: usize, dy: usize, rowBytes: usize, dx: usize): void {
-  const g0 = v128.load(dy);
-  const g1 = n > 1 ? v128.load(dy, 16) : g0, g2 = n > 2 ? v128.load(dy, 32) : g0, g3 = n > 3 ? v128.load(dy, 48) : g0;
-  const g4 = n > 4 ? v128.load(dy, 64) : g0, g5 = n > 5 ? v128.load(dy, 80) : g0, g6 = n > 6 ? v128.load(dy, 96) : g0;
-  for (let p = begin; p < end; p++) {
-    const w = v128.load32_splat(values + (<usize>p << 2));
-    const row = dx + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes;
-    v128.store(row, madd(w, g0, v128.load(row)));
-    if (n > 1) v128.store(row, madd(w, g1, v128.load(row, 16)), 16);
-    if (n > 2) v128.store(row, madd(w, g2, v128.load(row, 32)), 32);
-    if (n > 3) v128.store(row, madd(w, g3, v128.load(row, 48)), 48);
-    if (n > 4) v128.store(row, madd(w, g4, v128.load(row, 64)), 64);
-    if (n > 5) v128.store(row, madd(w, g5, v128.load(row, 80)), 80);
-    if (n > 6) v128.store(row, madd(w, g6, v128.load(row, 96)), 96);
-  }
-}
-
-/**
  * grad[p] += Σ_b xT[inputs[p]][b] · dyT[j][b]: the weight gradient, only where weights survive.
  * Output j's gradient lanes stay in registers, a block at a time, while its weights' input rows
  * stream past.
@@ -184,7 +145,7 @@ export function sparseBackwardWeights(
   offsets: usize, inputs: usize, grad: usize, outputs: i32, xT: usize, dyT: usize, batch: i32,
 ): void {
   const rowBytes = <usize>batch << 2;
-  const vectorsEnd = vectorEnd(0, batch);
+  const vectorsEnd = vectorEnd(batch);
   const vectors = vectorsEnd >> 2;
   const blocks = blockCount(vectors);
   for (let j = 0; j < outputs; j++) {

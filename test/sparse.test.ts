@@ -46,6 +46,12 @@ describe("sparse kernels against a float64 reference", () => {
             dw[i * outputs + j] += xT.view()[i * batch + b] * r[j * batch + b];
           }
           expect(maxRelError(xT.grad!.view(), dx)).toBeLessThan(1e-5);
+          // a second pass adds to the input gradient (the first one overwrote the fresh buffer)
+          sum(mul(sw.apply(xT), tensor(Float32Array.from(r), [outputs, batch]))).backward();
+          expect(maxRelError(xT.grad!.view(), dx.map((v) => 2 * v))).toBeLessThan(1e-5);
+          xT.zeroGrad();
+          sw.values.zeroGrad();
+          sum(mul(sw.apply(xT), tensor(Float32Array.from(r), [outputs, batch]))).backward();
           // compact gradients land on surviving weights only
           const gradDense = new Parameter("g", new Tensor([inputs, outputs], false, "g").fill(0), true);
           gradDense.ensureMask().set(maskValues);

@@ -55,10 +55,11 @@ describe("kernel threads over shared memory", () => {
       y.gradBuffer().set(dy.view());
       y.backwardFn!();
       // the same on one thread, straight through the kernels
-      const [offsets, indices] = [(sw as unknown as { offsets: number }).offsets, (sw as unknown as { indices: number }).indices];
+      const blocks = sw as unknown as Record<"offsets" | "indices" | "colOffsets" | "colOutputs" | "colValues", number>;
+      const { offsets, indices } = blocks;
       const y1 = tensor(new Float32Array(outputs * batch)), dx1 = tensor(new Float32Array(inputs * batch)), dw1 = tensor(new Float32Array(sw.nonzeros));
-      e.kernels.sparseForward(offsets, indices, sw.values.ptr, outputs, xT.ptr, y1.ptr, batch, 0, batch);
-      e.kernels.sparseBackwardInput(offsets, indices, sw.values.ptr, outputs, dy.ptr, dx1.ptr, batch, 0, batch);
+      e.kernels.sparseForward(offsets, indices, sw.values.ptr, outputs, xT.ptr, y1.ptr, batch);
+      e.kernels.sparseBackwardInput(blocks.colOffsets, blocks.colOutputs, blocks.colValues, sw.values.ptr, inputs, dy.ptr, dx1.ptr, batch, 0);
       e.kernels.sparseBackwardWeights(offsets, indices, dw1.ptr, outputs, xT.ptr, dy.ptr, batch);
       expect(bits(y.view())).toEqual(bits(y1.view()));
       expect(bits(xT.grad!.view())).toEqual(bits(dx1.view()));

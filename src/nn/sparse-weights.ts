@@ -11,9 +11,13 @@ export class SparseWeights {
   readonly nonzeros: number;
   /** The surviving weights, trainable. */
   readonly values: Tensor;
-  /** int32 blocks: offsets[outputs + 1] and input indices[nonzeros]. */
+  /** int32 blocks, by output: offsets[outputs + 1] and input indices[nonzeros]. */
   private readonly offsets: number;
   private readonly indices: number;
+  /** int32 blocks, by input (for the input gradient): offsets[inputs + 1], output indices and positions in `values`. */
+  private readonly colOffsets: number;
+  private readonly colOutputs: number;
+  private readonly colValues: number;
 
   constructor(readonly source: Parameter) {
     if (source.value.shape.length !== 2) throw new Error(`SparseWeights: ${source.name} must be a matrix`);
@@ -30,10 +34,29 @@ export class SparseWeights {
       offsets[j + 1] = indices.length;
     }
     this.nonzeros = indices.length;
-    this.offsets = e.allocator.alloc((outputs + 1) * 4);
-    this.indices = e.allocator.alloc(Math.max(1, indices.length) * 4);
-    e.i32(this.offsets, outputs + 1).set(offsets);
-    e.i32(this.indices, indices.length).set(indices);
+    // the same entries listed by input, outputs in increasing order within each
+    const colOffsets = new Int32Array(inputs + 1);
+    for (const i of indices) colOffsets[i + 1]++;
+    for (let i = 0; i < inputs; i++) colOffsets[i + 1] += colOffsets[i];
+    const colOutputs = new Int32Array(indices.length), colValues = new Int32Array(indices.length);
+    const fill = colOffsets.slice(0, inputs);
+    for (let j = 0; j < outputs; j++) {
+      for (let p = offsets[j]; p < offsets[j + 1]; p++) {
+        const at = fill[indices[p]]++;
+        colOutputs[at] = j;
+        colValues[at] = p;
+      }
+    }
+    const block = (values: ArrayLike<number>): number => {
+      const ptr = e.allocator.alloc(Math.max(1, values.length) * 4);
+      e.i32(ptr, values.length).set(values);
+      return ptr;
+    };
+    this.offsets = block(offsets);
+    this.indices = block(indices);
+    this.colOffsets = block(colOffsets);
+    this.colOutputs = block(colOutputs);
+    this.colValues = block(colValues);
     this.values = new Tensor([Math.max(1, this.nonzeros)], true, `${source.name} (sparse)`, false).fill(0);
     this.gather();
   }
@@ -57,14 +80,16 @@ export class SparseWeights {
     const e = engine();
     const work = 2 * this.nonzeros * batch;
     const out = new Tensor([this.outputs, batch], false, `sparse ${this.source.name}`);
-    // threads split the batch lanes (forward, input gradient) or the outputs (weight gradient),
-    // so no two threads write the same element
-    e.parallel("sparseForward", batch, 4, work, (b0, b1) => [this.offsets, this.indices, this.values.ptr, this.outputs, xT.ptr, out.ptr, batch, b0, b1]);
+    // threads split the outputs (forward, weight gradient) or the inputs (input gradient), so
+    // each writes its own rows; splitting the batch lanes made them write the same cache lines
+    e.parallel("sparseForward", this.outputs, 1, work, (j0, j1) => [this.offsets + 4 * j0, this.indices, this.values.ptr, j1 - j0, xT.ptr, out.ptr + 4 * j0 * batch, batch]);
     return fromOp(out, [xT, this.values], () => {
       const g = out.gradBuffer().ptr;
       if (xT.requiresGrad) {
-        const dx = xT.gradBuffer().ptr;
-        e.parallel("sparseBackwardInput", batch, 4, work, (b0, b1) => [this.offsets, this.indices, this.values.ptr, this.outputs, g, dx, batch, b0, b1]);
+        const { buffer, overwrite } = xT.gradTarget();
+        e.parallel("sparseBackwardInput", this.inputs, 1, work, (i0, i1) => [
+          this.colOffsets + 4 * i0, this.colOutputs, this.colValues, this.values.ptr, i1 - i0, g, buffer.ptr + 4 * i0 * batch, batch, overwrite ? 0 : 1,
+        ]);
       }
       if (this.values.requiresGrad) {
         const dw = this.values.gradBuffer().ptr;
@@ -77,6 +102,9 @@ export class SparseWeights {
     const e = engine();
     e.allocator.release(this.offsets, (this.outputs + 1) * 4);
     e.allocator.release(this.indices, Math.max(1, this.nonzeros) * 4);
+    e.allocator.release(this.colOffsets, (this.inputs + 1) * 4);
+    e.allocator.release(this.colOutputs, Math.max(1, this.nonzeros) * 4);
+    e.allocator.release(this.colValues, Math.max(1, this.nonzeros) * 4);
     this.values.dispose();
   }
 }
