@@ -198,8 +198,7 @@ export function train(model: Mlp, splits: Splits, config: TrainConfig, hooks: Tr
       model.restore(b.weights!);
       plan.syncFromDense();
       earlyTest = timed(() => evals.test.evaluate(classifier).accuracy, (ms) => (evalMs += ms));
-      model.restore(current);
-      plan.syncFromDense();
+      model.restore(current); // the plan's compact weights are not read again: it is disposed below
     }
     const k = engine().kernels;
     const countIn = (ts: readonly Tensor[]): number => ts.reduce((n, t) => n + k.countSubnormal(t.ptr, t.size), 0);
