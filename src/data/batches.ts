@@ -37,6 +37,7 @@ export function standardScaling(examples: Examples): PixelScaling {
 export class BatchLoader {
   readonly inputs: Tensor;
   readonly labels: Int32Array;
+  /** Dense storage only: the chosen images' bytes, scaled to f32 by a kernel (0 for sparse storage). */
   private readonly staging: number;
 
   /** `featureMajor` lays inputs out [features, rows] (for sparse layers) instead of [rows, features]. */
@@ -44,7 +45,7 @@ export class BatchLoader {
     const { features } = examples.data;
     this.inputs = new Tensor(featureMajor ? [features, rows] : [rows, features], false, "batch inputs", false);
     this.labels = new Int32Array(rows);
-    this.staging = engine().allocator.alloc(rows * features);
+    this.staging = examples.data.pixels instanceof SparsePixels ? 0 : engine().allocator.alloc(rows * features);
   }
 
   /** Loads examples.indices[order[start .. start+count)] (count ≤ rows); returns count. */
@@ -82,7 +83,7 @@ export class BatchLoader {
 
   dispose(): void {
     this.inputs.dispose();
-    engine().allocator.release(this.staging, this.rows * this.examples.data.features);
+    if (this.staging) engine().allocator.release(this.staging, this.rows * this.examples.data.features);
   }
 }
 
