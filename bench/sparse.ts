@@ -1,15 +1,14 @@
 // Sparse-masked training speed: LeNet-300-100 (batch 60, Adam, real MNIST) at the paper's
 // fractions of weights remaining, for the dense-masked path and the sparse path side by side,
 // and what the automatic chooser picks.
-import { allExamples, splitValidation, take } from "../src/data/dataset.js";
+import { take } from "../src/data/dataset.js";
 import { paperRates } from "../src/lottery/config.js";
-import { magnitudePrune, pruneToFraction } from "../src/lottery/masks.js";
+import { density, magnitudePrune, pruneToFraction } from "../src/lottery/masks.js";
 import { LENET_300_100, Mlp } from "../src/nn/mlp.js";
-import { loadMnistDir } from "../src/node/mnist-files.js";
-import { Random } from "../src/random.js";
+import { defaultMnistDir } from "../src/node/mnist-files.js";
+import { loadSplits } from "../src/node/splits.js";
 import { chooseModes, SPARSE_CROSSOVER, type SparseMode } from "../src/train/plan.js";
 import { PAPER_TRAINING, train, type Splits } from "../src/train/train.js";
-import { density } from "../src/lottery/masks.js";
 import { printTable, runTicket } from "./harness.js";
 
 /** Wall seconds of a one-thread `ticket` command's work (after loading data), from its own report. */
@@ -70,9 +69,8 @@ function crossover(splits: Splits, iterations: number): { sweep: { fraction: num
 
 export function benchSparse(options: { iterations?: number; findIterations?: number } = {}): Record<string, unknown> {
   const iterations = options.iterations ?? 1500;
-  const files = loadMnistDir();
-  const { train: tr, validation } = splitValidation(files.train, 5000, new Random(0, 2));
-  const splits: Splits = { train: tr, validation: take(validation, 256), test: take(allExamples(files.test), 256) };
+  const paper = loadSplits({ dir: defaultMnistDir(), validation: 5000, trainSubset: null, normalize: false, seed: 0 });
+  const splits: Splits = { train: paper.train, validation: take(paper.validation, 256), test: take(paper.test, 256) };
   const rows = ROUNDS.map((rounds) => {
     const model = prunedModel(rounds);
     const remaining = density(model.prunable()).remaining;

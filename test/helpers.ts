@@ -1,6 +1,10 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { Random } from "../src/random.js";
+import { take } from "../src/data/dataset.js";
+import { defaultMnistDir } from "../src/node/mnist-files.js";
+import { loadSplits } from "../src/node/splits.js";
+import type { Splits } from "../src/train/train.js";
 
 /** The built `ticket` command (npm ci builds it). */
 export const TICKET_BIN = join(import.meta.dirname, "..", "dist", "cli", "main.js");
@@ -9,6 +13,12 @@ export const TICKET_BIN = join(import.meta.dirname, "..", "dist", "cli", "main.j
 export function runTicket(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [TICKET_BIN, ...args], { encoding: "utf8", timeout: 120_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Real MNIST split as the paper does (5,000 validation images, seed 0), cut to the sizes given. */
+export function mnistSplits(sizes: { train: number; validation: number; test: number }): Splits {
+  const s = loadSplits({ dir: defaultMnistDir(), validation: 5000, trainSubset: sizes.train, normalize: false, seed: 0 });
+  return { train: s.train, validation: take(s.validation, sizes.validation), test: take(s.test, sizes.test) };
 }
 
 export function randomArray(rng: Random, n: number, scale = 1): Float32Array {

@@ -1,7 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ready } from "../src/index.js";
-import { allExamples, splitValidation, take } from "../src/data/dataset.js";
-import { loadMnistDir } from "../src/node/mnist-files.js";
 import { Mlp, LENET_300_100 } from "../src/nn/mlp.js";
 import { Random } from "../src/random.js";
 import { PAPER_TRAINING, train, type Splits } from "../src/train/train.js";
@@ -9,14 +7,13 @@ import { density, magnitudePrune, pruneToFraction, randomMask } from "../src/lot
 import { paperRates, type LotteryConfig } from "../src/lottery/config.js";
 import { findTicket, plannedRounds, type LotteryCheckpoint, type LotteryState } from "../src/lottery/find.js";
 import { countKept } from "../src/prune/magnitude.js";
+import { mnistSplits } from "./helpers.js";
 
 let splits: Splits;
 
 beforeAll(async () => {
   await ready();
-  const files = loadMnistDir();
-  const { train: tr, validation } = splitValidation(files.train, 5000, new Random(0, 2));
-  splits = { train: take(tr, 3000), validation: take(validation, 500), test: take(allExamples(files.test), 1000) };
+  splits = mnistSplits({ train: 3000, validation: 500, test: 1000 });
 });
 
 const spec = { inputs: 784, hidden: [40, 20], classes: 10 };

@@ -1,18 +1,15 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ready } from "../src/index.js";
-import { allExamples, splitValidation, take } from "../src/data/dataset.js";
-import { loadMnistDir } from "../src/node/mnist-files.js";
+import { take } from "../src/data/dataset.js";
 import { Mlp } from "../src/nn/mlp.js";
-import { Random } from "../src/random.js";
 import { PAPER_TRAINING, train, type Splits } from "../src/train/train.js";
+import { mnistSplits } from "./helpers.js";
 
 let splits: Splits;
 
 beforeAll(async () => {
   await ready();
-  const files = loadMnistDir();
-  const { train: tr, validation } = splitValidation(files.train, 5000, new Random(0, 2));
-  splits = { train: take(tr, 6000), validation: take(validation, 1000), test: take(allExamples(files.test), 2000) };
+  splits = mnistSplits({ train: 6000, validation: 1000, test: 2000 });
 });
 
 const small = { ...PAPER_TRAINING, iterations: 400, evalEvery: 100 };
