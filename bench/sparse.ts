@@ -67,6 +67,29 @@ function crossover(splits: Splits, iterations: number): { sweep: { fraction: num
   return { sweep, crossover: at };
 }
 
+/**
+ * What the 12-round find's training steps alone cost: the automatic path's steps/s at each of the
+ * 13 trainings' densities (rounds 0-12 of the paper's rates), each run for as many steps as the
+ * dense run, summed and divided by the dense run's. Evaluation and every per-round cost are left
+ * out, so the find's measured ratio cannot go below this with these kernels; perfectly
+ * proportional cost would give the sum of the densities.
+ */
+function findStepsFloor(splits: Splits, iterations: number): { perRound: { round: number; percentRemaining: number; stepsPerSecond: number; modes: string }[]; stepsOverDense: number; proportional: number } {
+  const perRound = Array.from({ length: 13 }, (_, round) => {
+    const model = prunedModel(round);
+    const remaining = density(model.prunable()).remaining;
+    model.dispose();
+    const { sps, modes } = stepsPerSecond(splits, round, "auto", iterations);
+    return { round, percentRemaining: remaining * 100, stepsPerSecond: sps, modes };
+  });
+  const seconds = perRound.reduce((sum, r) => sum + 1 / r.stepsPerSecond, 0);
+  return {
+    perRound,
+    stepsOverDense: seconds * perRound[0].stepsPerSecond,
+    proportional: perRound.reduce((sum, r) => sum + r.percentRemaining / 100, 0),
+  };
+}
+
 export function benchSparse(options: { iterations?: number; findIterations?: number } = {}): Record<string, unknown> {
   const iterations = options.iterations ?? 1500;
   const paper = loadSplits({ dir: defaultMnistDir(), validation: 5000, trainSubset: null, normalize: false, seed: 0 });
@@ -88,7 +111,7 @@ export function benchSparse(options: { iterations?: number; findIterations?: num
     benchmark: "sparse", model: "LeNet-300-100", batch: 60, optimizer: "adam", iterations, rows,
     autoAt3_6OverDense100: rows[4].autoStepsPerSecond / denseBaseline,
     crossover: { ...crossover(splits, iterations), chooserUses: SPARSE_CROSSOVER },
-    find12Rounds: findOverDense(options.findIterations ?? 2000),
+    find12Rounds: { ...findOverDense(options.findIterations ?? 2000), trainingStepsFloor: findStepsFloor(splits, iterations) },
   };
 }
 
@@ -102,7 +125,10 @@ export function printSparse(r: ReturnType<typeof benchSparse>): void {
   const c = r.crossover as ReturnType<typeof crossover> & { chooserUses: number };
   console.log(`\nsparse / dense-masked with every layer at the same fraction remaining: ${c.sweep.map((x) => `${(100 * x.fraction).toFixed(0)}%: ${x.sparseOverDense.toFixed(2)}×`).join(", ")}`);
   console.log(`  crossover ≈ ${c.crossover === null ? "below 50%" : `${(100 * c.crossover).toFixed(0)}%`} remaining; the chooser (SPARSE_CROSSOVER in src/train/plan.ts) uses ${(100 * c.chooserUses).toFixed(0)}%`);
-  const f = r.find12Rounds as Record<string, number>;
+  const f = r.find12Rounds as Record<string, number> & { trainingStepsFloor: ReturnType<typeof findStepsFloor> };
   console.log(`\n12-round find (ticket only, ${f.iterations} iterations per round, evaluation every 100) vs one dense training run of ${f.iterations} iterations:`);
   console.log(`  dense run ${f.denseTrainSeconds.toFixed(1)} s; find ${f.findSeconds.toFixed(1)} s = ${f.findOverDense.toFixed(2)}×; with --sparse off ${f.findDenseMaskedSeconds.toFixed(1)} s = ${f.denseMaskedFindOverDense.toFixed(2)}×`);
+  const floor = f.trainingStepsFloor;
+  console.log(`  its training steps alone (13 trainings at ${floor.perRound.map((x) => `${x.percentRemaining.toFixed(0)}%: ${x.stepsPerSecond.toFixed(0)}/s ${x.modes}`).join(", ")}):`);
+  console.log(`  ${floor.stepsOverDense.toFixed(2)}× one dense run's steps, before any evaluation; perfectly proportional cost would be ${floor.proportional.toFixed(2)}×`);
 }
