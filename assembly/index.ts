@@ -6,6 +6,7 @@ export {
   softmaxCrossEntropy, softmaxCrossEntropyBackward, argmaxRows, bytesToFloat, addScalar, countSubnormal,
 } from "./elementwise";
 export { adamStep, sgdStep } from "./optim";
+export { scatterPixels } from "./pixels";
 export { magnitudeThreshold, applyThreshold, selectWorkspaceBytes } from "./select";
 
 /** First byte past the module's static data: the host allocator starts above it. */

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { IdxError, parseIdx } from "../src/data/idx.js";
 import { allExamples, datasetFromIdx, splitValidation } from "../src/data/dataset.js";
 import { BatchLoader, standardScaling, UNIT_SCALING } from "../src/data/batches.js";
-import { ready } from "../src/engine/engine.js";
+import { Engine, loadedEngine, ready } from "../src/engine/engine.js";
 import { defaultMnistDir, loadMnistDir } from "../src/node/mnist-files.js";
 import { countNonzero, DensePixels, SparsePixels } from "../src/data/pixels.js";
 import { mkdtempSync, writeFileSync } from "node:fs";
@@ -20,6 +20,70 @@ function idx(type: number, dims: number[], body: Uint8Array): Uint8Array {
   out.set(body, 4 + 4 * dims.length);
   return out;
 }
+
+describe("sparse pixel store in engine memory", () => {
+  const image = (seed: number): Uint8Array => {
+    const rng = new Random(seed);
+    return Uint8Array.from({ length: 784 }, () => (rng.uniform() < 0.2 ? 1 + rng.int(255) : 0));
+  };
+  const images = [1, 2, 3, 4].map(image);
+  const filled = (): SparsePixels => {
+    const store = new SparsePixels(images.length, 784, images.reduce((n, im) => n + countNonzero(im), 0));
+    images.forEach((im) => store.add(im));
+    return store;
+  };
+  const rowsOf = (store: SparsePixels): number[][] =>
+    images.map((_, r) => {
+      const row = new Uint8Array(784);
+      store.copyRow(r, row, 0);
+      return Array.from(row);
+    });
+  /** A feature-major batch of images 2, 0, 3 (scale 1/255) written by the store's kernel in engine `e`. */
+  const batchIn = (e: Engine, store: SparsePixels): number[] => {
+    const rows = e.allocator.alloc(12), table = e.allocator.alloc(1024), out = e.allocator.alloc(3 * 784 * 4);
+    e.i32(rows, 3).set([2, 0, 3]);
+    e.f32(table, 256).set(Float32Array.from({ length: 256 }, (_, v) => Math.fround(v * Math.fround(1 / 255))));
+    e.kernels.fill(out, 0, 3 * 784);
+    store.scatter(e, rows, 3, table, out, 3, 1);
+    return Array.from(e.f32(out, 3 * 784));
+  };
+  const expected = (): number[] => {
+    const out = new Array<number>(3 * 784).fill(0);
+    [2, 0, 3].forEach((r, i) => images[r].forEach((v, f) => (out[f * 3 + i] = Math.fround(v * Math.fround(1 / 255)))));
+    return out;
+  };
+
+  // first in the file: it needs a store filled before any engine is loaded
+  it("moves into the engine on first use, reads the same rows afterwards, and follows a new engine", async () => {
+    expect(loadedEngine()).toBeUndefined();
+    const store = filled(); // in JavaScript arrays: there is no engine yet
+    expect(rowsOf(store)).toEqual(images.map((im) => Array.from(im)));
+    const first = await ready();
+    expect(batchIn(first, store)).toEqual(expected());
+    expect(rowsOf(store)).toEqual(images.map((im) => Array.from(im))); // now read from wasm memory
+    const second = await Engine.create({ initialPages: 2 }); // as after ready() replaced the engine
+    expect(batchIn(second, store)).toEqual(expected());
+    expect(rowsOf(store)).toEqual(images.map((im) => Array.from(im)));
+    second.shutdown();
+  });
+
+  it("releases its blocks on dispose and refuses use afterwards", async () => {
+    const e = await ready();
+    const store = filled();
+    batchIn(e, store);
+    const held = e.allocator.stats().liveBytes;
+    store.dispose();
+    const storeBytes = 4 * (images.length + 1) + 2 * store.nonzeros + store.nonzeros;
+    expect(held - e.allocator.stats().liveBytes).toBeGreaterThanOrEqual(storeBytes);
+    expect(() => store.copyRow(0, new Uint8Array(784), 0)).toThrow(/used after dispose/);
+  });
+
+  it("refuses more nonzero pixels than it was sized for (a typed array would drop them silently)", () => {
+    const store = new SparsePixels(2, 784, countNonzero(images[0]));
+    store.add(images[0]);
+    expect(() => store.add(images[1])).toThrow(/more than the \d+ nonzero pixels the store was sized for/);
+  });
+});
 
 describe("IDX reader", () => {
   it("reads the real MNIST files with the expected shapes", () => {

@@ -1,11 +1,11 @@
 // Turns examples into input tensors, one batch at a time, into a tensor that is reused for every
-// batch: sparse pixel stores write their nonzero pixels straight into it; dense ones are gathered
-// into a staging block in wasm memory and scaled to f32 there.
+// batch: sparse pixel stores write their nonzero pixels straight into it (one kernel call per
+// batch); dense ones are gathered into a staging block in wasm memory and scaled to f32 there.
 import { engine } from "../engine/engine.js";
 import { Tensor } from "../autograd/tensor.js";
 import type { Random } from "../random.js";
 import type { Examples } from "./dataset.js";
-import { SparsePixels } from "./pixels.js";
+import { pixelTable, SparsePixels } from "./pixels.js";
 
 export interface PixelScaling {
   /** input = pixel · scale + shift. [0, 1] by default: scale 1/255, shift 0. */
@@ -39,13 +39,24 @@ export class BatchLoader {
   readonly labels: Int32Array;
   /** Dense storage only: the chosen images' bytes, scaled to f32 by a kernel (0 for sparse storage). */
   private readonly staging: number;
+  /** Sparse storage only: the chosen images' indices (i32) and each byte value's scaled input (f32 × 256). */
+  private readonly rowList: number;
+  private readonly table: number;
+  private readonly zeroPixel: number;
 
   /** `featureMajor` lays inputs out [features, rows] (for sparse layers) instead of [rows, features]. */
   constructor(readonly examples: Examples, readonly rows: number, readonly scaling: PixelScaling = UNIT_SCALING, readonly featureMajor = false) {
     const { features } = examples.data;
     this.inputs = new Tensor(featureMajor ? [features, rows] : [rows, features], false, "batch inputs", false);
     this.labels = new Int32Array(rows);
-    this.staging = examples.data.pixels instanceof SparsePixels ? 0 : engine().allocator.alloc(rows * features);
+    const e = engine();
+    const sparse = examples.data.pixels instanceof SparsePixels;
+    this.staging = sparse ? 0 : e.allocator.alloc(rows * features);
+    this.rowList = sparse ? e.allocator.alloc(4 * rows) : 0;
+    this.table = sparse ? e.allocator.alloc(4 * 256) : 0;
+    const table = pixelTable(scaling);
+    if (sparse) e.f32(this.table, 256).set(table);
+    this.zeroPixel = table[0];
   }
 
   /** Loads examples.indices[order[start .. start+count)] (count ≤ rows); returns count. */
@@ -56,15 +67,15 @@ export class BatchLoader {
     if (this.featureMajor && count !== this.rows) throw new Error(`batch: a feature-major batch must be full (${count} of ${this.rows} rows)`);
     if (data.pixels instanceof SparsePixels) {
       // MNIST is ~81% zeros: fill with the zero pixel's value, then write only the nonzero pixels
-      const { scale, shift } = this.scaling;
-      e.kernels.fill(this.inputs.ptr, shift, this.inputs.size);
-      const out = e.f32(this.inputs.ptr, this.inputs.size);
+      const rowList = e.i32(this.rowList, count);
       for (let i = 0; i < count; i++) {
         const r = indices[order[start + i]];
-        if (this.featureMajor) data.pixels.writeNonzeroScaled(r, out, i, this.rows, scale, shift);
-        else data.pixels.writeNonzeroScaled(r, out, i * f, 1, scale, shift);
+        rowList[i] = r;
         this.labels[i] = data.labels[r];
       }
+      e.kernels.fill(this.inputs.ptr, this.zeroPixel, this.inputs.size);
+      if (this.featureMajor) data.pixels.scatter(e, this.rowList, count, this.table, this.inputs.ptr, this.rows, 1);
+      else data.pixels.scatter(e, this.rowList, count, this.table, this.inputs.ptr, 1, f);
       return count;
     }
     const bytes = e.u8(this.staging, count * f);
@@ -83,7 +94,10 @@ export class BatchLoader {
 
   dispose(): void {
     this.inputs.dispose();
-    if (this.staging) engine().allocator.release(this.staging, this.rows * this.examples.data.features);
+    const { allocator } = engine();
+    if (this.staging) allocator.release(this.staging, this.rows * this.examples.data.features);
+    if (this.rowList) allocator.release(this.rowList, 4 * this.rows);
+    if (this.table) allocator.release(this.table, 4 * 256);
   }
 }
 

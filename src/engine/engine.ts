@@ -97,6 +97,9 @@ export class Engine {
   i32(offset: number, length: number): Int32Array {
     return new Int32Array(this.memory.buffer, offset, length);
   }
+  u16(offset: number, length: number): Uint16Array {
+    return new Uint16Array(this.memory.buffer, offset, length);
+  }
   u32(offset: number, length: number): Uint32Array {
     return new Uint32Array(this.memory.buffer, offset, length);
   }
@@ -163,6 +166,11 @@ export function ready(options: EngineOptions = {}): Promise<Engine> {
     return e;
   });
   return pending;
+}
+
+/** The loaded engine, or undefined before `ready()` has finished. */
+export function loadedEngine(): Engine | undefined {
+  return current;
 }
 
 /** The loaded engine; throws a clear error if `ready()` has not finished. */

@@ -39,6 +39,7 @@ export interface KernelExports {
   sumEachRow(x: number, out: number, rows: number, cols: number, accumulate: number): void;
   gatherWeights(w: number, outputs: number, offsets: number, inputs: number, values: number): void;
   scatterWeights(values: number, outputs: number, offsets: number, inputs: number, w: number): void;
+  scatterPixels(offsets: number, positions: number, values: number, rows: number, count: number, table: number, out: number, pixelStride: number, exampleStride: number): void;
   bytesToFloatTransposed(pixels: number, out: number, rows: number, features: number, scale: number, shift: number): void;
   selectWorkspaceBytes(): number;
   magnitudeThreshold(list: number, count: number, k: number, histogram: number, result: number): number;

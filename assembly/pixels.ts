@@ -1,0 +1,22 @@
+// Batches from sparse pixel storage (src/data/pixels.ts): image r's nonzero pixels are entries
+// offsets[r] .. offsets[r+1] of `positions` (u16 pixel index) and `values` (u8 pixel value).
+
+/**
+ * For the i-th of `count` images listed at `rows` (i32 image indices): out[f·pixelStride +
+ * i·exampleStride] = table[value] for each nonzero pixel f. Pixels that are zero are not
+ * touched (the caller fills the batch with table[0] first).
+ */
+export function scatterPixels(
+  offsets: usize, positions: usize, values: usize, rows: usize, count: i32, table: usize, out: usize, pixelStride: i32, exampleStride: i32,
+): void {
+  const pixelBytes = <usize>pixelStride << 2;
+  for (let i = 0; i < count; i++) {
+    const r = <usize>load<i32>(rows + (<usize>i << 2));
+    const begin = load<u32>(offsets + (r << 2)), end = load<u32>(offsets + (r << 2), 4);
+    const image = out + (<usize>i * <usize>exampleStride << 2);
+    for (let p = begin; p < end; p++) {
+      const at = image + <usize>load<u16>(positions + (<usize>p << 1)) * pixelBytes;
+      store<f32>(at, load<f32>(table + (<usize>load<u8>(values + <usize>p) << 2)));
+    }
+  }
+}
