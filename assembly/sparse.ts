@@ -2,8 +2,10 @@
 // [features][batch], so every surviving weight becomes f32x4 axpys or dots over the batch
 // (the approach of XNNPACK's sparse kernels, "Fast Sparse ConvNets", CVPR 2020). A layer's
 // surviving weights are stored by output: for output j, entries offsets[j] .. offsets[j+1]
-// of `inputs` (i32 input index) and `values` (f32 weight); the input gradient reads the same
-// weights through a by-input index. Forward and input gradient are one gather kernel.
+// of `inputRows` and `values` (f32 weight); the input gradient reads the same weights through a
+// by-input index. Forward and input gradient are one gather kernel. Rows are named by their byte
+// offset in the activations (index · batch · 4), not by index: adding an offset instead of
+// multiplying an index makes the forward ~9% faster.
 //
 // The batch lanes of a row are covered in as few, as even blocks of at most 7 vectors as
 // possible (batch 60 = 5 + 5 + 5 vectors), each block's vectors held in registers while output
@@ -39,32 +41,33 @@ function blockSize(vectors: i32, blocks: i32, k: i32): i32 {
 }
 
 /**
- * yT[j][b] = Σ_p values[p] · xT[inputs[p]][b] over output j's entries (overwrites yT). Threads
- * split the outputs: their rows of yT are disjoint.
+ * yT[j][b] = Σ_p values[p] · xT[input p][b] over output j's entries, input p's row starting
+ * inputRows[p] bytes into xT (overwrites yT). Threads split the outputs: their rows of yT are
+ * disjoint.
  */
-export function sparseForward(offsets: usize, inputs: usize, values: usize, outputs: i32, xT: usize, yT: usize, batch: i32): void {
-  gatherRows(false, offsets, inputs, 0, values, outputs, xT, yT, batch, 0);
+export function sparseForward(offsets: usize, inputRows: usize, values: usize, outputs: i32, xT: usize, yT: usize, batch: i32): void {
+  gatherRows(false, offsets, inputRows, 0, values, outputs, xT, yT, batch, 0);
 }
 
 /**
  * dxT[i][b] (+)= Σ_j W[i][j] · dyT[j][b], the input gradient, from the weights listed by input:
- * input i's entries colOffsets[i] .. colOffsets[i+1] name an output (colOutputs) and where its
- * weight sits in `values` (colValues). Gathering by input keeps each dx row in registers and lets
+ * input i's entries colOffsets[i] .. colOffsets[i+1] name an output (colOutputRows: the byte
+ * offset of its row in dyT) and where its weight sits in `values` (colValues). Gathering by input keeps each dx row in registers and lets
  * threads split the inputs; scattering by output made them write the same cache lines. Sums over
  * j in increasing order, as the scatter did. Overwrites unless `accumulate`.
  */
 export function sparseBackwardInput(
-  colOffsets: usize, colOutputs: usize, colValues: usize, values: usize, inputs: i32, dyT: usize, dxT: usize, batch: i32, accumulate: i32,
+  colOffsets: usize, colOutputRows: usize, colValues: usize, values: usize, inputs: i32, dyT: usize, dxT: usize, batch: i32, accumulate: i32,
 ): void {
-  gatherRows(true, colOffsets, colOutputs, colValues, values, inputs, dyT, dxT, batch, accumulate);
+  gatherRows(true, colOffsets, colOutputRows, colValues, values, inputs, dyT, dxT, batch, accumulate);
 }
 
-// out[r][b] (+)= Σ_q w(q) · x[sources[q]][b] over row r's entries, w(q) = values[q], or with
-// `indirect` (a compile-time constant) values[valueIndex[q]].
+// out[r][b] (+)= Σ_q w(q) · x[source q][b] over row r's entries (source q's row sourceRows[q]
+// bytes into x), w(q) = values[q], or with `indirect` (a compile-time constant) values[valueIndex[q]].
 // @ts-ignore: decorator
 @inline
 function gatherRows(
-  indirect: bool, offsets: usize, sources: usize, valueIndex: usize, values: usize, rows: i32, x: usize, out: usize, batch: i32, accumulate: i32,
+  indirect: bool, offsets: usize, sourceRows: usize, valueIndex: usize, values: usize, rows: i32, x: usize, out: usize, batch: i32, accumulate: i32,
 ): void {
   const rowBytes = <usize>batch << 2;
   const vectorsEnd = vectorEnd(batch);
@@ -81,13 +84,13 @@ function gatherRows(
         const n = blockSize(vectors, blocks, k);
         const lane = <usize>b << 2;
         switch (n) {
-          case 7: gatherBlock(7, indirect, c, ce, sources, valueIndex, values, x + lane, rowBytes, o + lane, more); break;
-          case 6: gatherBlock(6, indirect, c, ce, sources, valueIndex, values, x + lane, rowBytes, o + lane, more); break;
-          case 5: gatherBlock(5, indirect, c, ce, sources, valueIndex, values, x + lane, rowBytes, o + lane, more); break;
-          case 4: gatherBlock(4, indirect, c, ce, sources, valueIndex, values, x + lane, rowBytes, o + lane, more); break;
-          case 3: gatherBlock(3, indirect, c, ce, sources, valueIndex, values, x + lane, rowBytes, o + lane, more); break;
-          case 2: gatherBlock(2, indirect, c, ce, sources, valueIndex, values, x + lane, rowBytes, o + lane, more); break;
-          default: gatherBlock(1, indirect, c, ce, sources, valueIndex, values, x + lane, rowBytes, o + lane, more);
+          case 7: gatherBlock(7, indirect, c, ce, sourceRows, valueIndex, values, x + lane, o + lane, more); break;
+          case 6: gatherBlock(6, indirect, c, ce, sourceRows, valueIndex, values, x + lane, o + lane, more); break;
+          case 5: gatherBlock(5, indirect, c, ce, sourceRows, valueIndex, values, x + lane, o + lane, more); break;
+          case 4: gatherBlock(4, indirect, c, ce, sourceRows, valueIndex, values, x + lane, o + lane, more); break;
+          case 3: gatherBlock(3, indirect, c, ce, sourceRows, valueIndex, values, x + lane, o + lane, more); break;
+          case 2: gatherBlock(2, indirect, c, ce, sourceRows, valueIndex, values, x + lane, o + lane, more); break;
+          default: gatherBlock(1, indirect, c, ce, sourceRows, valueIndex, values, x + lane, o + lane, more);
         }
         b += n << 2;
       }
@@ -97,7 +100,7 @@ function gatherRows(
       let s: f32 = accumulate ? load<f32>(at) : 0;
       for (let q = begin; q < end; q++) {
         const w = load<f32>(values + (<usize>(indirect ? load<i32>(valueIndex + (<usize>q << 2)) : q) << 2));
-        s += w * load<f32>(x + <usize>load<i32>(sources + (<usize>q << 2)) * rowBytes + (<usize>b << 2));
+        s += w * load<f32>(x + <usize>load<i32>(sourceRows + (<usize>q << 2)) + (<usize>b << 2));
       }
       store<f32>(at, s);
     }
@@ -109,7 +112,7 @@ function gatherRows(
 // @ts-ignore: decorator
 @inline
 function gatherBlock(
-  n: i32, indirect: bool, begin: i32, end: i32, sources: usize, valueIndex: usize, values: usize, x: usize, rowBytes: usize, out: usize, more: i32,
+  n: i32, indirect: bool, begin: i32, end: i32, sourceRows: usize, valueIndex: usize, values: usize, x: usize, out: usize, more: i32,
 ): void {
   const zero = f32x4.splat(0);
   let a0 = more ? v128.load(out) : zero;
@@ -118,7 +121,7 @@ function gatherBlock(
   let a5 = more && n > 5 ? v128.load(out, 80) : zero, a6 = more && n > 6 ? v128.load(out, 96) : zero;
   for (let q = begin; q < end; q++) {
     const w = v128.load32_splat(values + (<usize>(indirect ? load<i32>(valueIndex + (<usize>q << 2)) : q) << 2));
-    const row = x + <usize>load<i32>(sources + (<usize>q << 2)) * rowBytes;
+    const row = x + <usize>load<i32>(sourceRows + (<usize>q << 2));
     a0 = madd(w, v128.load(row), a0);
     if (n > 1) a1 = madd(w, v128.load(row, 16), a1);
     if (n > 2) a2 = madd(w, v128.load(row, 32), a2);
@@ -137,12 +140,13 @@ function gatherBlock(
 }
 
 /**
- * grad[p] += Σ_b xT[inputs[p]][b] · dyT[j][b]: the weight gradient, only where weights survive.
+ * grad[p] += Σ_b xT[input p][b] · dyT[j][b] (input p's row inputRows[p] bytes into xT): the weight
+ * gradient, only where weights survive.
  * Output j's gradient lanes stay in registers, a block at a time, while its weights' input rows
  * stream past.
  */
 export function sparseBackwardWeights(
-  offsets: usize, inputs: usize, grad: usize, outputs: i32, xT: usize, dyT: usize, batch: i32,
+  offsets: usize, inputRows: usize, grad: usize, outputs: i32, xT: usize, dyT: usize, batch: i32,
 ): void {
   const rowBytes = <usize>batch << 2;
   const vectorsEnd = vectorEnd(batch);
@@ -158,13 +162,13 @@ export function sparseBackwardWeights(
         const n = blockSize(vectors, blocks, k);
         const lane = <usize>b << 2;
         switch (n) {
-          case 7: weightGradientBlock(7, c, ce, inputs, grad, xT + lane, rowBytes, dy + lane); break;
-          case 6: weightGradientBlock(6, c, ce, inputs, grad, xT + lane, rowBytes, dy + lane); break;
-          case 5: weightGradientBlock(5, c, ce, inputs, grad, xT + lane, rowBytes, dy + lane); break;
-          case 4: weightGradientBlock(4, c, ce, inputs, grad, xT + lane, rowBytes, dy + lane); break;
-          case 3: weightGradientBlock(3, c, ce, inputs, grad, xT + lane, rowBytes, dy + lane); break;
-          case 2: weightGradientBlock(2, c, ce, inputs, grad, xT + lane, rowBytes, dy + lane); break;
-          default: weightGradientBlock(1, c, ce, inputs, grad, xT + lane, rowBytes, dy + lane);
+          case 7: weightGradientBlock(7, c, ce, inputRows, grad, xT + lane, dy + lane); break;
+          case 6: weightGradientBlock(6, c, ce, inputRows, grad, xT + lane, dy + lane); break;
+          case 5: weightGradientBlock(5, c, ce, inputRows, grad, xT + lane, dy + lane); break;
+          case 4: weightGradientBlock(4, c, ce, inputRows, grad, xT + lane, dy + lane); break;
+          case 3: weightGradientBlock(3, c, ce, inputRows, grad, xT + lane, dy + lane); break;
+          case 2: weightGradientBlock(2, c, ce, inputRows, grad, xT + lane, dy + lane); break;
+          default: weightGradientBlock(1, c, ce, inputRows, grad, xT + lane, dy + lane);
         }
         b += n << 2;
       }
@@ -174,7 +178,7 @@ export function sparseBackwardWeights(
       const g = load<f32>(dy + (<usize>b << 2));
       for (let p = begin; p < end; p++) {
         const at = grad + (<usize>p << 2);
-        store<f32>(at, load<f32>(at) + load<f32>(xT + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes + (<usize>b << 2)) * g);
+        store<f32>(at, load<f32>(at) + load<f32>(xT + <usize>load<i32>(inputRows + (<usize>p << 2)) + (<usize>b << 2)) * g);
       }
     }
   }
@@ -185,15 +189,15 @@ export function sparseBackwardWeights(
 // land with one 8-byte add (four at a time spills registers and is slower).
 // @ts-ignore: decorator
 @inline
-function weightGradientBlock(n: i32, begin: i32, end: i32, inputs: usize, grad: usize, x0: usize, rowBytes: usize, dy: usize): void {
+function weightGradientBlock(n: i32, begin: i32, end: i32, inputRows: usize, grad: usize, x0: usize, dy: usize): void {
   const g0 = v128.load(dy);
   const g1 = n > 1 ? v128.load(dy, 16) : g0, g2 = n > 2 ? v128.load(dy, 32) : g0, g3 = n > 3 ? v128.load(dy, 48) : g0;
   const g4 = n > 4 ? v128.load(dy, 64) : g0, g5 = n > 5 ? v128.load(dy, 80) : g0, g6 = n > 6 ? v128.load(dy, 96) : g0;
   let p = begin;
   for (; p + 2 <= end; p += 2) {
-    const at = inputs + (<usize>p << 2);
-    const d0 = dot(n, x0 + <usize>load<i32>(at) * rowBytes, g0, g1, g2, g3, g4, g5, g6);
-    const d1 = dot(n, x0 + <usize>load<i32>(at, 4) * rowBytes, g0, g1, g2, g3, g4, g5, g6);
+    const at = inputRows + (<usize>p << 2);
+    const d0 = dot(n, x0 + <usize>load<i32>(at), g0, g1, g2, g3, g4, g5, g6);
+    const d1 = dot(n, x0 + <usize>load<i32>(at, 4), g0, g1, g2, g3, g4, g5, g6);
     // lanes (l0 + l2) + (l1 + l3) of each, as addLanes sums one
     const s = f32x4.add(v128.shuffle<f32>(d0, d1, 0, 4, 1, 5), v128.shuffle<f32>(d0, d1, 2, 6, 3, 7));
     const sums = f32x4.add(s, v128.shuffle<f32>(s, s, 2, 3, 0, 1));
@@ -201,7 +205,7 @@ function weightGradientBlock(n: i32, begin: i32, end: i32, inputs: usize, grad: 
     v128.store64_lane(out, f32x4.add(v128.load64_zero(out), sums), 0);
   }
   for (; p < end; p++) {
-    addLanes(grad + (<usize>p << 2), dot(n, x0 + <usize>load<i32>(inputs + (<usize>p << 2)) * rowBytes, g0, g1, g2, g3, g4, g5, g6));
+    addLanes(grad + (<usize>p << 2), dot(n, x0 + <usize>load<i32>(inputRows + (<usize>p << 2)), g0, g1, g2, g3, g4, g5, g6));
   }
 }
 

@@ -55,12 +55,12 @@ describe("kernel threads over shared memory", () => {
       y.gradBuffer().set(dy.view());
       y.backwardFn!();
       // the same on one thread, straight through the kernels
-      const blocks = sw as unknown as Record<"offsets" | "indices" | "colOffsets" | "colOutputs" | "colValues", number>;
-      const { offsets, indices } = blocks;
+      const blocks = sw as unknown as Record<"offsets" | "colOffsets" | "colValues", number>;
+      const { inputRows, colOutputRows } = sw.rowOffsets(batch);
       const y1 = tensor(new Float32Array(outputs * batch)), dx1 = tensor(new Float32Array(inputs * batch)), dw1 = tensor(new Float32Array(sw.nonzeros));
-      e.kernels.sparseForward(offsets, indices, sw.values.ptr, outputs, xT.ptr, y1.ptr, batch);
-      e.kernels.sparseBackwardInput(blocks.colOffsets, blocks.colOutputs, blocks.colValues, sw.values.ptr, inputs, dy.ptr, dx1.ptr, batch, 0);
-      e.kernels.sparseBackwardWeights(offsets, indices, dw1.ptr, outputs, xT.ptr, dy.ptr, batch);
+      e.kernels.sparseForward(blocks.offsets, inputRows, sw.values.ptr, outputs, xT.ptr, y1.ptr, batch);
+      e.kernels.sparseBackwardInput(blocks.colOffsets, colOutputRows, blocks.colValues, sw.values.ptr, inputs, dy.ptr, dx1.ptr, batch, 0);
+      e.kernels.sparseBackwardWeights(blocks.offsets, inputRows, dw1.ptr, outputs, xT.ptr, dy.ptr, batch);
       expect(bits(y.view())).toEqual(bits(y1.view()));
       expect(bits(xT.grad!.view())).toEqual(bits(dx1.view()));
       expect(bits(sw.values.grad!.view())).toEqual(bits(dw1.view()));

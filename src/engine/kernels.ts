@@ -31,9 +31,9 @@ export interface KernelExports {
   adamStep(w: number, g: number, m: number, v: number, mask: number, n: number, lr: number, beta1: number,
     beta2: number, eps: number, correction1: number, correction2: number, weightDecay: number): void;
   sgdStep(w: number, g: number, velocity: number, mask: number, n: number, lr: number, momentum: number, weightDecay: number): void;
-  sparseForward(offsets: number, inputs: number, values: number, outputs: number, xT: number, yT: number, batch: number): void;
-  sparseBackwardInput(colOffsets: number, colOutputs: number, colValues: number, values: number, inputs: number, dyT: number, dxT: number, batch: number, accumulate: number): void;
-  sparseBackwardWeights(offsets: number, inputs: number, grad: number, outputs: number, xT: number, dyT: number, batch: number): void;
+  sparseForward(offsets: number, inputRows: number, values: number, outputs: number, xT: number, yT: number, batch: number): void;
+  sparseBackwardInput(colOffsets: number, colOutputRows: number, colValues: number, values: number, inputs: number, dyT: number, dxT: number, batch: number, accumulate: number): void;
+  sparseBackwardWeights(offsets: number, inputRows: number, grad: number, outputs: number, xT: number, dyT: number, batch: number): void;
   transpose(x: number, out: number, rows: number, cols: number): void;
   addPerRow(x: number, v: number, out: number, rows: number, cols: number): void;
   sumEachRow(x: number, out: number, rows: number, cols: number, accumulate: number): void;

@@ -18,6 +18,11 @@ export class SparseWeights {
   private readonly colOffsets: number;
   private readonly colOutputs: number;
   private readonly colValues: number;
+  /**
+   * Per batch size: `indices` and `colOutputs` as byte offsets of rows in the feature-major
+   * activations (index · batch · 4), which is what the kernels read.
+   */
+  private readonly rows = new Map<number, { inputRows: number; colOutputRows: number }>();
 
   constructor(readonly source: Parameter) {
     if (source.value.shape.length !== 2) throw new Error(`SparseWeights: ${source.name} must be a matrix`);
@@ -82,24 +87,48 @@ export class SparseWeights {
     const out = new Tensor([this.outputs, batch], false, `sparse ${this.source.name}`);
     // threads split the outputs (forward, weight gradient) or the inputs (input gradient), so
     // each writes its own rows; splitting the batch lanes made them write the same cache lines
-    e.parallel("sparseForward", this.outputs, 1, work, (j0, j1) => [this.offsets + 4 * j0, this.indices, this.values.ptr, j1 - j0, xT.ptr, out.ptr + 4 * j0 * batch, batch]);
+    const { inputRows, colOutputRows } = this.rowOffsets(batch);
+    e.parallel("sparseForward", this.outputs, 1, work, (j0, j1) => [this.offsets + 4 * j0, inputRows, this.values.ptr, j1 - j0, xT.ptr, out.ptr + 4 * j0 * batch, batch]);
     return fromOp(out, [xT, this.values], () => {
       const g = out.gradBuffer().ptr;
       if (xT.requiresGrad) {
         const { buffer, overwrite } = xT.gradTarget();
         e.parallel("sparseBackwardInput", this.inputs, 1, work, (i0, i1) => [
-          this.colOffsets + 4 * i0, this.colOutputs, this.colValues, this.values.ptr, i1 - i0, g, buffer.ptr + 4 * i0 * batch, batch, overwrite ? 0 : 1,
+          this.colOffsets + 4 * i0, colOutputRows, this.colValues, this.values.ptr, i1 - i0, g, buffer.ptr + 4 * i0 * batch, batch, overwrite ? 0 : 1,
         ]);
       }
       if (this.values.requiresGrad) {
         const dw = this.values.gradBuffer().ptr;
-        e.parallel("sparseBackwardWeights", this.outputs, 1, work, (j0, j1) => [this.offsets + 4 * j0, this.indices, dw, j1 - j0, xT.ptr, g + 4 * j0 * batch, batch]);
+        e.parallel("sparseBackwardWeights", this.outputs, 1, work, (j0, j1) => [this.offsets + 4 * j0, inputRows, dw, j1 - j0, xT.ptr, g + 4 * j0 * batch, batch]);
       }
     });
   }
 
+  /** The row byte offsets the kernels read for activations of `batch` columns (made once per batch size). */
+  rowOffsets(batch: number): { inputRows: number; colOutputRows: number } {
+    const known = this.rows.get(batch);
+    if (known) return known;
+    if (Math.max(this.inputs, this.outputs) * batch * 4 > 2 ** 31 - 1) {
+      throw new Error(`sparse ${this.source.name}: a batch of ${batch} makes rows too far apart for 32-bit offsets`);
+    }
+    const e = engine();
+    const n = Math.max(1, this.nonzeros);
+    const made = { inputRows: e.allocator.alloc(4 * n), colOutputRows: e.allocator.alloc(4 * n) };
+    // views only after both allocations (either may grow the memory and detach earlier views)
+    const rowBytes = 4 * batch;
+    e.i32(made.inputRows, this.nonzeros).set(e.i32(this.indices, this.nonzeros).map((i) => i * rowBytes));
+    e.i32(made.colOutputRows, this.nonzeros).set(e.i32(this.colOutputs, this.nonzeros).map((j) => j * rowBytes));
+    this.rows.set(batch, made);
+    return made;
+  }
+
   dispose(): void {
     const e = engine();
+    for (const { inputRows, colOutputRows } of this.rows.values()) {
+      e.allocator.release(inputRows, 4 * Math.max(1, this.nonzeros));
+      e.allocator.release(colOutputRows, 4 * Math.max(1, this.nonzeros));
+    }
+    this.rows.clear();
     e.allocator.release(this.offsets, (this.outputs + 1) * 4);
     e.allocator.release(this.indices, Math.max(1, this.nonzeros) * 4);
     e.allocator.release(this.colOffsets, (this.inputs + 1) * 4);
