@@ -37,14 +37,15 @@ function prunedModel(rounds: number, fraction?: number): Mlp {
   return model;
 }
 
-function stepsPerSecond(splits: Splits, rounds: number, sparse: SparseMode, iterations: number, fraction?: number): { sps: number; modes: string } {
+function stepsPerSecond(splits: Splits, rounds: number, sparse: SparseMode, iterations: number, fraction?: number): { sps: number; modes: string; remaining: number } {
   const model = prunedModel(rounds, fraction);
+  const remaining = density(model.prunable()).remaining;
   const modes = chooseModes(model, sparse).map((m) => (m === "sparse" ? "S" : "D")).join("");
   // warm up the compiled code paths, then time a real stretch
   train(model, splits, { ...PAPER_TRAINING, iterations: 100, evalEvery: 100, testCurve: false, sparse });
   const result = train(model, splits, { ...PAPER_TRAINING, iterations, evalEvery: iterations, testCurve: false, sparse });
   model.dispose();
-  return { sps: result.stepsPerSecond, modes };
+  return { sps: result.stepsPerSecond, modes, remaining };
 }
 
 /**
@@ -76,10 +77,7 @@ function crossover(splits: Splits, iterations: number): { sweep: { fraction: num
  */
 function findStepsFloor(splits: Splits, iterations: number): { perRound: { round: number; percentRemaining: number; stepsPerSecond: number; modes: string }[]; stepsOverDense: number; proportional: number } {
   const perRound = Array.from({ length: 13 }, (_, round) => {
-    const model = prunedModel(round);
-    const remaining = density(model.prunable()).remaining;
-    model.dispose();
-    const { sps, modes } = stepsPerSecond(splits, round, "auto", iterations);
+    const { sps, modes, remaining } = stepsPerSecond(splits, round, "auto", iterations);
     return { round, percentRemaining: remaining * 100, stepsPerSecond: sps, modes };
   });
   const seconds = perRound.reduce((sum, r) => sum + 1 / r.stepsPerSecond, 0);
@@ -95,14 +93,11 @@ export function benchSparse(options: { iterations?: number; findIterations?: num
   const paper = loadSplits({ dir: defaultMnistDir(), validation: 5000, trainSubset: null, normalize: false, seed: 0 });
   const splits: Splits = { train: paper.train, validation: take(paper.validation, 256), test: take(paper.test, 256) };
   const rows = ROUNDS.map((rounds) => {
-    const model = prunedModel(rounds);
-    const remaining = density(model.prunable()).remaining;
-    model.dispose();
     const dense = stepsPerSecond(splits, rounds, "never", iterations);
     const sparse = stepsPerSecond(splits, rounds, "always", iterations);
     const auto = stepsPerSecond(splits, rounds, "auto", iterations);
     return {
-      rounds, percentRemaining: remaining * 100, denseMaskedStepsPerSecond: dense.sps, sparseStepsPerSecond: sparse.sps,
+      rounds, percentRemaining: dense.remaining * 100, denseMaskedStepsPerSecond: dense.sps, sparseStepsPerSecond: sparse.sps,
       autoStepsPerSecond: auto.sps, autoLayerModes: auto.modes, sparseOverDense: sparse.sps / dense.sps, autoOverDense: auto.sps / dense.sps,
     };
   });
