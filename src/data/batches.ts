@@ -42,6 +42,7 @@ export class BatchLoader {
   /** Sparse storage only: the chosen images' indices (i32) and each byte value's scaled input (f32 × 256). */
   private readonly rowList: number;
   private readonly table: number;
+  /** Sparse storage only: the scaled value of a zero pixel, which fills the batch first. */
   private readonly zeroPixel: number;
 
   /** `featureMajor` lays inputs out [features, rows] (for sparse layers) instead of [rows, features]. */
@@ -54,9 +55,9 @@ export class BatchLoader {
     this.staging = sparse ? 0 : e.allocator.alloc(rows * features);
     this.rowList = sparse ? e.allocator.alloc(4 * rows) : 0;
     this.table = sparse ? e.allocator.alloc(4 * 256) : 0;
-    const table = pixelTable(scaling);
-    if (sparse) e.f32(this.table, 256).set(table);
-    this.zeroPixel = table[0];
+    const table = sparse ? pixelTable(scaling) : null;
+    if (table) e.f32(this.table, 256).set(table);
+    this.zeroPixel = table ? table[0] : 0;
   }
 
   /** Loads examples.indices[order[start .. start+count)] (count ≤ rows); returns count. */
