@@ -34,10 +34,12 @@ interface SparseBlocks {
   values: number;
 }
 
+function releaseBlocks(b: SparseBlocks, sizes: number[]): void {
+  [b.offsets, b.positions, b.values].forEach((block, i) => b.engine.allocator.release(block, sizes[i]));
+}
+
 // Releases a store's blocks when the store itself is garbage-collected without dispose().
-const unreleased = new FinalizationRegistry<{ engine: Engine; sizes: number[]; blocks: number[] }>(({ engine, sizes, blocks }) => {
-  blocks.forEach((b, i) => engine.allocator.release(b, sizes[i]));
-});
+const unreleased = new FinalizationRegistry<{ blocks: SparseBlocks; sizes: number[] }>(({ blocks, sizes }) => releaseBlocks(blocks, sizes));
 
 export class SparsePixels implements PixelRows {
   /** JavaScript arrays when no engine was loaded at construction, until kernels first read them. */
@@ -91,12 +93,8 @@ export class SparsePixels implements PixelRows {
 
   /** Releases the store's blocks in the engine's memory (it cannot be used afterwards). */
   dispose(): void {
-    if (this.blocks) {
-      unreleased.unregister(this);
-      this.releaseBlocks(this.blocks);
-    }
+    this.dropBlocks();
     this.arrays = null;
-    this.blocks = null;
     this.disposed = true;
   }
 
@@ -128,23 +126,22 @@ export class SparsePixels implements PixelRows {
     } else {
       e.u32(offsets, this.count + 1).fill(0);
     }
-    if (this.blocks) {
-      unreleased.unregister(this);
-      this.releaseBlocks(this.blocks);
-    }
+    this.dropBlocks();
     this.arrays = null;
     this.blocks = { engine: e, offsets, positions, values };
-    unreleased.register(this, { engine: e, sizes, blocks: [offsets, positions, values] }, this);
+    unreleased.register(this, { blocks: this.blocks, sizes }, this);
     return this.blocks;
+  }
+
+  private dropBlocks(): void {
+    if (!this.blocks) return;
+    unreleased.unregister(this);
+    releaseBlocks(this.blocks, this.blockSizes());
+    this.blocks = null;
   }
 
   private blockSizes(): number[] {
     return [4 * (this.count + 1), 2 * this.nonzeros, this.nonzeros];
-  }
-
-  private releaseBlocks(b: SparseBlocks): void {
-    const sizes = this.blockSizes();
-    [b.offsets, b.positions, b.values].forEach((block, i) => b.engine.allocator.release(block, sizes[i]));
   }
 }
 
