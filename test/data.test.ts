@@ -187,7 +187,7 @@ describe("batches from sparse pixel storage", () => {
     const dense = new Uint8Array(rows * 784);
     for (let r = 0; r < rows; r++) train.pixels.copyRow(r, dense, r * 784);
     const labels = train.labels.subarray(0, rows);
-    const asDataset = (pixels: DensePixels | SparsePixels) => ({ name: "x", pixels, labels, count: rows, features: 784, classes: 10 });
+    const asDataset = (pixels: DensePixels | SparsePixels) => ({ name: "x", pixels, labels, count: rows, features: 784, shape: [1, 28, 28], classes: 10 });
     const sparse = new SparsePixels(rows, 784, countNonzero(dense));
     for (let r = 0; r < rows; r++) sparse.add(dense.subarray(r * 784, (r + 1) * 784));
     const order = new Random(5).shuffle(Int32Array.from({ length: rows }, (_, i) => i));

@@ -11,15 +11,25 @@ export interface Dataset {
   labels: Uint8Array;
   count: number;
   features: number;
+  /** One example's shape, channels first: [1, 28, 28] for MNIST, [3, 32, 32] for CIFAR-10 (product = features). */
+  shape: number[];
   classes: number;
 }
 
 /** Checks an IDX header for images: unsigned bytes, at least (count, pixels). */
-export function checkImageHeader(header: Pick<IdxHeader, "dims" | "type">, source: string): { count: number; features: number } {
+export function checkImageHeader(header: Pick<IdxHeader, "dims" | "type">, source: string): { count: number; features: number; shape: number[] } {
   if (header.type !== "u8") throw new IdxError(source, `images must be unsigned bytes (type 0x08), found ${header.type}`);
   if (header.dims.length < 2) throw new IdxError(source, `images need at least 2 dimensions (count, pixels...), found [${header.dims.join(", ")}]`);
   if (header.dims[0] === 0) throw new IdxError(source, "contains no images");
-  return { count: header.dims[0], features: header.dims.slice(1).reduce((a, b) => a * b, 1) };
+  if (header.dims.slice(1).some((d) => d === 0)) throw new IdxError(source, `images have an empty dimension: [${header.dims.join(", ")}]`);
+  return { count: header.dims[0], features: header.dims.slice(1).reduce((a, b) => a * b, 1), shape: exampleShape(header.dims.slice(1)) };
+}
+
+/** An IDX image's dimensions as a channels-first shape: (rows, cols) is one channel; (pixels) a vector. */
+function exampleShape(dims: number[]): number[] {
+  if (dims.length === 1) return [dims[0]];
+  if (dims.length === 2) return [1, dims[0], dims[1]];
+  return dims;
 }
 
 /** Builds a dataset from IDX images (n × rows × cols, u8) and labels (n, u8), checking they agree. */
@@ -30,8 +40,8 @@ export function datasetFromIdx(
   classes = 10,
 ): Dataset {
   const images = parseIdx(imageBytes, imageSource);
-  const { count, features } = checkImageHeader(images, imageSource);
-  return datasetFromPixels(name, new DensePixels(images.data as Uint8Array, count, features), imageSource, labelBytes, labelSource, classes);
+  const { count, features, shape } = checkImageHeader(images, imageSource);
+  return datasetFromPixels(name, new DensePixels(images.data as Uint8Array, count, features), imageSource, labelBytes, labelSource, classes, shape);
 }
 
 /** Builds a dataset from already-read images and IDX label bytes, checking they agree. */
@@ -40,7 +50,9 @@ export function datasetFromPixels(
   pixels: PixelRows, imageSource: string,
   labelBytes: Uint8Array, labelSource: string,
   classes = 10,
+  shape: number[] = [pixels.features],
 ): Dataset {
+  if (shape.reduce((a, b) => a * b, 1) !== pixels.features) throw new Error(`${imageSource}: example shape [${shape.join(", ")}] does not hold ${pixels.features} pixels`);
   const labels = parseIdx(labelBytes, labelSource);
   if (labels.type !== "u8") throw new IdxError(labelSource, `labels must be unsigned bytes (type 0x08), found ${labels.type}`);
   if (labels.dims.length !== 1) throw new IdxError(labelSource, `labels must be 1-dimensional, found [${labels.dims.join(", ")}]`);
@@ -52,7 +64,7 @@ export function datasetFromPixels(
   for (let i = 0; i < count; i++) {
     if (labelData[i] >= classes) throw new IdxError(labelSource, `label ${labelData[i]} at index ${i} is outside the ${classes} classes 0..${classes - 1}`);
   }
-  return { name, pixels, labels: labelData, count, features, classes };
+  return { name, pixels, labels: labelData, count, features, shape, classes };
 }
 
 /**

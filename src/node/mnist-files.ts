@@ -54,14 +54,14 @@ const CHUNK_IMAGES = 2048;
  * time, so the whole file never sits in memory (two passes: count the nonzero pixels, then
  * store them).
  */
-function readImagesSparse(path: string): SparsePixels {
+function readImagesSparse(path: string): { pixels: SparsePixels; shape: number[] } {
   const total = statSync(path).size;
   const fd = openSync(path, "r");
   try {
     const head = new Uint8Array(Math.min(total, 4 + 4 * 255));
     readSync(fd, head, 0, head.length, 0);
     const header = parseIdxHeader(head, total, path);
-    const { count, features } = checkImageHeader(header, path);
+    const { count, features, shape } = checkImageHeader(header, path);
     const chunk = new Uint8Array(CHUNK_IMAGES * features);
     const eachChunk = (visit: (images: Uint8Array, n: number) => void): void => {
       for (let first = 0; first < count; first += CHUNK_IMAGES) {
@@ -82,7 +82,7 @@ function readImagesSparse(path: string): SparsePixels {
     eachChunk((images, n) => {
       for (let i = 0; i < n; i++) pixels.add(images.subarray(i * features, (i + 1) * features));
     });
-    return pixels;
+    return { pixels, shape };
   } finally {
     closeSync(fd);
   }
@@ -91,7 +91,8 @@ function readImagesSparse(path: string): SparsePixels {
 function loadSet(name: string, imagesPath: string, labelsPath: string): Dataset {
   // sparse storage for plain files (MNIST's pixels are mostly zero); gzip files are read whole
   if (!imagesPath.endsWith(".gz")) {
-    return datasetFromPixels(name, readImagesSparse(imagesPath), imagesPath, read(labelsPath), labelsPath);
+    const { pixels, shape } = readImagesSparse(imagesPath);
+    return datasetFromPixels(name, pixels, imagesPath, read(labelsPath), labelsPath, 10, shape);
   }
   return datasetFromIdx(name, read(imagesPath), imagesPath, read(labelsPath), labelsPath);
 }

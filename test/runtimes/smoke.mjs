@@ -19,7 +19,7 @@ function syntheticDigits(count, seed) {
       }
     }
   }
-  return { name: "synthetic", pixels: new DensePixels(images, count, 64), labels, count, features: 64, classes: 4 };
+  return { name: "synthetic", pixels: new DensePixels(images, count, 64), labels, count, features: 64, shape: [64], classes: 4 };
 }
 
 await ready();
