@@ -6,7 +6,7 @@ export {
   softmaxCrossEntropy, softmaxCrossEntropyBackward, argmaxRows, bytesToFloat, addScalar, countSubnormal,
 } from "./elementwise";
 export { adamStep, sgdStep } from "./optim";
-export { scatterPixels } from "./pixels";
+export { scatterPixels, bytesToFloatStrided } from "./pixels";
 export { magnitudeThreshold, applyThreshold, selectWorkspaceBytes } from "./select";
 
 /** First byte past the module's static data: the host allocator starts above it. */
@@ -23,3 +23,4 @@ export {
   sparseForward, sparseBackwardInput, sparseBackwardWeights, transpose, addPerRow, sumEachRow,
   gatherWeights, scatterWeights, bytesToFloatTransposed,
 } from "./sparse";
+export { im2col, col2im, maxPool2d, maxPool2dBackward, transposePlanes } from "./conv";

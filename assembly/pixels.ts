@@ -20,3 +20,23 @@ export function scatterPixels(
     }
   }
 }
+
+/**
+ * Dense uint8 images to floats in any layout, with a scale and shift per channel: pixel p of
+ * channel c of image r (read at pixels + r·channels·plane + c·plane + p) goes to
+ * out[r·exampleStride + c·channelStride + p·pixelStride] as pixel · scales[c] + shifts[c].
+ * Channel-major batches ([C, N·plane]) take exampleStride = plane, channelStride = rows·plane.
+ */
+export function bytesToFloatStrided(
+  pixels: usize, out: usize, rows: i32, channels: i32, plane: i32, scales: usize, shifts: usize,
+  exampleStride: i32, channelStride: i32, pixelStride: i32,
+): void {
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < channels; c++) {
+      const s = load<f32>(scales + (<usize>c << 2)), t = load<f32>(shifts + (<usize>c << 2));
+      const src = pixels + <usize>((r * channels + c) * plane);
+      const dst = out + (<usize>(r * exampleStride + c * channelStride) << 2);
+      for (let p = 0; p < plane; p++) store<f32>(dst + (<usize>(p * pixelStride) << 2), <f32>load<u8>(src + <usize>p) * s + t);
+    }
+  }
+}

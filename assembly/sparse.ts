@@ -278,24 +278,28 @@ export function sumEachRow(x: usize, out: usize, rows: i32, cols: i32, accumulat
   }
 }
 
-/** Gathers the surviving weights of a dense [in × out] W into values[] (in the sparse order). */
-export function gatherWeights(w: usize, outputs: i32, offsets: usize, inputs: usize, values: usize): void {
+/**
+ * Gathers the surviving weights of a dense W into values[] (in the sparse order). Weight (input i,
+ * output j) sits at i·inputStride + j·outputStride: a linear layer's [in, out] W has strides
+ * (outputs, 1), a convolution's [out, in·kh·kw] W has strides (1, inputs).
+ */
+export function gatherWeights(w: usize, outputs: i32, offsets: usize, inputs: usize, values: usize, inputStride: i32, outputStride: i32): void {
   for (let j = 0; j < outputs; j++) {
     const begin = load<i32>(offsets + (<usize>j << 2)), end = load<i32>(offsets + (<usize>(j + 1) << 2));
     for (let p = begin; p < end; p++) {
       const i = load<i32>(inputs + (<usize>p << 2));
-      store<f32>(values + (<usize>p << 2), load<f32>(w + (<usize>(i * outputs + j) << 2)));
+      store<f32>(values + (<usize>p << 2), load<f32>(w + (<usize>(i * inputStride + j * outputStride) << 2)));
     }
   }
 }
 
-/** Scatters values[] back into a dense [in × out] W (entries not listed are left alone). */
-export function scatterWeights(values: usize, outputs: i32, offsets: usize, inputs: usize, w: usize): void {
+/** Scatters values[] back into the dense W (entries not listed are left alone); strides as for gatherWeights. */
+export function scatterWeights(values: usize, outputs: i32, offsets: usize, inputs: usize, w: usize, inputStride: i32, outputStride: i32): void {
   for (let j = 0; j < outputs; j++) {
     const begin = load<i32>(offsets + (<usize>j << 2)), end = load<i32>(offsets + (<usize>(j + 1) << 2));
     for (let p = begin; p < end; p++) {
       const i = load<i32>(inputs + (<usize>p << 2));
-      store<f32>(w + (<usize>(i * outputs + j) << 2), load<f32>(values + (<usize>p << 2)));
+      store<f32>(w + (<usize>(i * inputStride + j * outputStride) << 2), load<f32>(values + (<usize>p << 2)));
     }
   }
 }

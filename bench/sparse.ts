@@ -4,7 +4,8 @@
 import { take } from "../src/data/dataset.js";
 import { paperRates } from "../src/lottery/config.js";
 import { density, magnitudePrune, pruneToFraction } from "../src/lottery/masks.js";
-import { LENET_300_100, Mlp } from "../src/nn/mlp.js";
+import { Model } from "../src/nn/model.js";
+import { LENET_300_100 } from "../src/nn/registry.js";
 import { defaultMnistDir } from "../src/node/mnist-files.js";
 import { loadSplits } from "../src/node/splits.js";
 import { chooseModes, SPARSE_CROSSOVER, type SparseMode } from "../src/train/plan.js";
@@ -29,8 +30,8 @@ function findOverDense(iterations: number): Record<string, number> {
 const ROUNDS = [0, 3, 7, 12, 15, 18];
 
 /** Every layer pruned by the paper's rates `rounds` times, or (with `fraction`) straight to that fraction. */
-function prunedModel(rounds: number, fraction?: number): Mlp {
-  const model = new Mlp(LENET_300_100, 0);
+function prunedModel(rounds: number, fraction?: number): Model {
+  const model = new Model(LENET_300_100, 0);
   model.prunable().forEach((p) => p.ensureMask()); // so that "always" really runs sparse even at 100%
   if (fraction !== undefined) pruneToFraction(model.prunable(), "layerwise", fraction);
   for (let r = 0; r < rounds; r++) magnitudePrune(model.prunable(), "layerwise", paperRates(LENET_300_100), 0.2);

@@ -193,11 +193,11 @@ describe("batches from sparse pixel storage", () => {
     const order = new Random(5).shuffle(Int32Array.from({ length: rows }, (_, i) => i));
     const sets = [asDataset(new DensePixels(dense, rows, 784)), asDataset(sparse)].map((d) => allExamples(d));
     for (const scaling of [UNIT_SCALING, standardScaling(sets[0])]) {
-      for (const [featureMajor, batch, count] of [[false, 60, 60], [true, 60, 60], [false, 128, 44]] as const) {
+      for (const [layout, batch, count] of [["rows", 60, 60], ["features", 60, 60], ["channels", 60, 60], ["rows", 128, 44]] as const) {
         const [a, b] = sets.map((s) => {
-          const loader = new BatchLoader(s, batch, scaling, featureMajor);
+          const loader = new BatchLoader(s, batch, scaling, layout);
           loader.load(order, 17, count);
-          const out = { inputs: loader.inputs.data().slice(0, featureMajor ? batch * 784 : count * 784), labels: loader.labels.slice(0, count) };
+          const out = { inputs: loader.inputs.data().slice(0, layout !== "rows" ? batch * 784 : count * 784), labels: loader.labels.slice(0, count) };
           loader.dispose();
           return out;
         });

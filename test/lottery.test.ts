@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ready } from "../src/index.js";
-import { Mlp, LENET_300_100 } from "../src/nn/mlp.js";
+import { Model } from "../src/nn/model.js";
+import { LENET_300_100, mlpSpec } from "../src/nn/registry.js";
 import { Random } from "../src/random.js";
 import { PAPER_TRAINING, train, type Splits } from "../src/train/train.js";
 import { density, magnitudePrune, pruneToFraction, randomMask } from "../src/lottery/masks.js";
@@ -16,7 +17,7 @@ beforeAll(async () => {
   splits = mnistSplits({ train: 3000, validation: 500, test: 1000 });
 });
 
-const spec = { inputs: 784, hidden: [40, 20], classes: 10 };
+const spec = mlpSpec(784, [40, 20], 10);
 const quick = { ...PAPER_TRAINING, iterations: 120, evalEvery: 40, testCurve: false };
 
 function config(overrides: Partial<LotteryConfig> = {}): LotteryConfig {
@@ -28,7 +29,7 @@ function config(overrides: Partial<LotteryConfig> = {}): LotteryConfig {
 
 describe("pruning counts", () => {
   it("layer-wise: exactly round(rate · remaining) per layer, per round (the paper's 20% / 10%)", () => {
-    const model = new Mlp(LENET_300_100, 0);
+    const model = new Model(LENET_300_100, 0);
     const rates = paperRates(LENET_300_100);
     const expected = new Map(model.prunable().map((p) => [p.name, p.value.size]));
     for (let round = 1; round <= 5; round++) {
@@ -47,7 +48,7 @@ describe("pruning counts", () => {
   });
 
   it("global: exactly round(rate · remaining) overall, the smallest magnitudes across layers", () => {
-    const model = new Mlp(spec, 1);
+    const model = new Model(spec, 1);
     const all = model.prunable().flatMap((p) => Array.from(p.value.view(), Math.abs));
     magnitudePrune(model.prunable(), "global", {}, 0.3);
     const d = density(model.prunable());
@@ -61,7 +62,7 @@ describe("pruning counts", () => {
   });
 
   it("one-shot pruning to a fraction, and random masks with exact counts", () => {
-    const model = new Mlp(spec, 2);
+    const model = new Model(spec, 2);
     pruneToFraction(model.prunable(), "layerwise", 0.1);
     for (const p of model.prunable()) expect(countKept(p.mask!)).toBe(Math.round(0.1 * p.value.size));
     model.dispose();
@@ -78,7 +79,7 @@ describe("pruning counts", () => {
 
 describe("masked training", () => {
   it("masked weights stay exactly zero (+0) through training; kept weights move", () => {
-    const model = new Mlp(spec, 3);
+    const model = new Model(spec, 3);
     magnitudePrune(model.prunable(), "layerwise", { "fc1.weight": 0.9, "fc2.weight": 0.5, "fc3.weight": 0.5 }, 0);
     const before = model.snapshot();
     train(model, splits, quick);
@@ -102,7 +103,7 @@ describe("findTicket", async () => {
     const state = await findTicket(splits, config(), { onRoundDone: (_s, c) => checkpoints.push(c) });
     expect(state.results.map((r) => `${r.arm}${r.round}`)).toEqual(["ticket0", "ticket1", "reinit1", "random1", "ticket2", "reinit2", "random2"]);
     expect(state.stopReason).toBe("2 pruning rounds done");
-    const fresh = new Mlp(spec, 0).snapshot();
+    const fresh = new Model(spec, 0).snapshot();
     for (const c of checkpoints) {
       for (const [name, v] of c.theta0) expect(new Uint32Array(v.buffer)).toEqual(new Uint32Array(fresh.get(name)!.buffer));
     }
@@ -126,7 +127,7 @@ describe("findTicket", async () => {
   it("the training at round 1 starts from θ0 masked (checked by re-running it by hand)", async () => {
     const checkpoints: LotteryCheckpoint[] = [];
     const state = await findTicket(splits, config({ rounds: 1, controls: [] }), { onRoundDone: (_s, c) => checkpoints.push(c) });
-    const model = new Mlp(spec, 0); // θ0
+    const model = new Model(spec, 0); // θ0
     for (const p of model.prunable()) p.ensureMask().set(checkpoints[1].masks.get(p.name)!);
     model.restore(checkpoints[0].theta0);
     train(model, splits, quick);
@@ -142,7 +143,7 @@ describe("findTicket", async () => {
     await findTicket(splits, config({ rounds: 1, controls: [], rewind: 50 }), { onRoundDone: (_s, c) => checkpoints.push(c) });
     const thetaK = checkpoints[0].rewind!;
     // θK is what 50 iterations of round 0 produce
-    const model = new Mlp(spec, 0);
+    const model = new Model(spec, 0);
     train(model, splits, { ...quick, iterations: 50, evalEvery: 50 });
     for (const [name, v] of model.snapshot()) expect(new Uint32Array(v.buffer)).toEqual(new Uint32Array(thetaK.get(name)!.buffer));
     // and round 1 trains from θK under the mask

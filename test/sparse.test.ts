@@ -1,14 +1,15 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { crossEntropy, ready, tensor, tidy } from "../src/index.js";
-import { Mlp } from "../src/nn/mlp.js";
+import { Model } from "../src/nn/model.js";
+import { mlpSpec } from "../src/nn/registry.js";
 import { SparseWeights } from "../src/nn/sparse-weights.js";
 import { planExecution } from "../src/train/plan.js";
 import { magnitudePrune } from "../src/lottery/masks.js";
 import { Random } from "../src/random.js";
 import { maxRelError, randomArray } from "./helpers.js";
-import { Parameter } from "../src/nn/parameter.js";
+import { Parameter, linearProduct } from "../src/nn/parameter.js";
 import { Tensor } from "../src/autograd/tensor.js";
-import { sum, mul } from "../src/autograd/ops.js";
+import { sum, mul, transpose } from "../src/autograd/ops.js";
 
 beforeAll(async () => {
   await ready();
@@ -24,7 +25,7 @@ describe("sparse kernels against a float64 reference", () => {
         tidy(() => {
           const maskValues = Float32Array.from({ length: inputs * outputs }, () => (rng.uniform() < density ? 1 : 0));
           const wValues = randomArray(rng, inputs * outputs).map((v, i) => v * maskValues[i]);
-          const param = new Parameter("w", tensor(wValues, [inputs, outputs]), true);
+          const param = new Parameter("w", tensor(wValues, [inputs, outputs]), true, [inputs, outputs], linearProduct(inputs, outputs));
           param.ensureMask().set(maskValues);
           const sw = new SparseWeights(param);
           const xT = tensor(randomArray(rng, inputs * batch), [inputs, batch], { requiresGrad: true });
@@ -53,7 +54,7 @@ describe("sparse kernels against a float64 reference", () => {
           sw.values.zeroGrad();
           sum(mul(sw.apply(xT), tensor(Float32Array.from(r), [outputs, batch]))).backward();
           // compact gradients land on surviving weights only
-          const gradDense = new Parameter("g", new Tensor([inputs, outputs], false, "g").fill(0), true);
+          const gradDense = new Parameter("g", new Tensor([inputs, outputs], false, "g").fill(0), true, [inputs, outputs], linearProduct(inputs, outputs));
           gradDense.ensureMask().set(maskValues);
           const back = new SparseWeights(gradDense);
           back.values.set(sw.values.grad ? sw.values.grad.view() : new Float32Array(back.values.size));
@@ -69,7 +70,7 @@ describe("sparse kernels against a float64 reference", () => {
 
 describe("the sparse path matches the dense-masked path", () => {
   it("same logits, loss and gradients on a pruned MLP", () => {
-    const model = new Mlp({ inputs: 50, hidden: [40, 20], classes: 10 }, 4);
+    const model = new Model(mlpSpec(50, [40, 20], 10), 4);
     magnitudePrune(model.prunable(), "layerwise", { "fc1.weight": 0.9, "fc2.weight": 0.7, "fc3.weight": 0.3 }, 0);
     const rng = new Random(8);
     const xValues = randomArray(rng, 13 * 50);
@@ -78,18 +79,18 @@ describe("the sparse path matches the dense-masked path", () => {
       const plan = planExecution(model, mode);
       expect(plan.modes.every((m) => m === (mode === "always" ? "sparse" : "dense"))).toBe(true);
       const out = tidy(() => {
-        const x = tensor(xValues, [13, 50]);
-        const logits = plan.forward(x);
+        const rows = tensor(xValues, [13, 50]);
+        const logits = plan.forward(plan.inputLayout === "features" ? transpose(rows) : rows, 13);
         const loss = crossEntropy(logits, labels);
         loss.backward();
         return { logits: logits.data(), loss: loss.item() };
       });
       // the gradient of each layer's weights, as a dense masked matrix
-      const grads = model.layers.map((layer, i) => {
+      const grads = model.prunable().map((weight, i) => {
         const t = plan.trainable[2 * i];
-        if (mode === "never") return t.value.grad!.data().map((g, k) => g * layer.weight.mask!.view()[k]);
-        const scratch = new Parameter("scratch", new Tensor(layer.weight.value.shape, false, "scratch").fill(0), true);
-        scratch.ensureMask().set(layer.weight.mask!.view());
+        if (mode === "never") return t.value.grad!.data().map((g, k) => g * weight.mask!.view()[k]);
+        const scratch = new Parameter("scratch", new Tensor(weight.value.shape, false, "scratch").fill(0), true, weight.shape, weight.product);
+        scratch.ensureMask().set(weight.mask!.view());
         const sw = new SparseWeights(scratch);
         sw.values.set(t.value.grad!.view());
         sw.scatter();

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { engine, ready, tensor, tidy } from "../src/index.js";
 import { splitAligned } from "../src/engine/engine.js";
 import { spawnNodeWorker } from "../src/node/workers.js";
-import { Parameter } from "../src/nn/parameter.js";
+import { Parameter, linearProduct } from "../src/nn/parameter.js";
 import { SparseWeights } from "../src/nn/sparse-weights.js";
 import { Random } from "../src/random.js";
 import { randomArray, runTicket } from "./helpers.js";
@@ -46,7 +46,7 @@ describe("kernel threads over shared memory", () => {
     const [inputs, outputs, batch] = [784, 300, 60];
     tidy(() => {
       const mask = Float32Array.from({ length: inputs * outputs }, () => (rng.uniform() < 0.3 ? 1 : 0));
-      const p = new Parameter("w", tensor(randomArray(rng, inputs * outputs).map((v, i) => v * mask[i]), [inputs, outputs]), true);
+      const p = new Parameter("w", tensor(randomArray(rng, inputs * outputs).map((v, i) => v * mask[i]), [inputs, outputs]), true, [inputs, outputs], linearProduct(inputs, outputs));
       p.ensureMask().set(mask);
       const sw = new SparseWeights(p);
       const xT = tensor(randomArray(rng, inputs * batch), [inputs, batch], { requiresGrad: true });

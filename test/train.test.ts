@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ready } from "../src/index.js";
 import { take } from "../src/data/dataset.js";
-import { Mlp } from "../src/nn/mlp.js";
+import { Model } from "../src/nn/model.js";
+import { mlpSpec } from "../src/nn/registry.js";
 import { PAPER_TRAINING, train, type Splits } from "../src/train/train.js";
 import { mnistSplits } from "./helpers.js";
 
@@ -16,7 +17,7 @@ const small = { ...PAPER_TRAINING, iterations: 400, evalEvery: 100 };
 
 describe("training on real MNIST", () => {
   it("a small MLP learns to a sane accuracy in seconds", () => {
-    const model = new Mlp({ inputs: 784, hidden: [64], classes: 10 }, 0);
+    const model = new Model(mlpSpec(784, [64], 10), 0);
     const result = train(model, splits, small);
     expect(result.curve.map((p) => p.iteration)).toEqual([0, 100, 200, 300, 400]);
     expect(result.curve[0].valAccuracy).toBeLessThan(0.3);
@@ -28,7 +29,7 @@ describe("training on real MNIST", () => {
   });
 
   it("SGD with momentum trains too", () => {
-    const model = new Mlp({ inputs: 784, hidden: [64], classes: 10 }, 0);
+    const model = new Model(mlpSpec(784, [64], 10), 0);
     const result = train(model, splits, { ...small, optimizer: "sgd", lr: 0.05 });
     expect(result.final.valAccuracy).toBeGreaterThan(0.85);
     model.dispose();
@@ -36,7 +37,7 @@ describe("training on real MNIST", () => {
 
   it("the same seed gives the same bits; another seed does not", () => {
     const run = (seed: number): Float32Array[] => {
-      const model = new Mlp({ inputs: 784, hidden: [32, 16], classes: 10 }, seed);
+      const model = new Model(mlpSpec(784, [32, 16], 10), seed);
       train(model, splits, { ...small, iterations: 150, dataSeed: seed });
       const values = model.parameters().map((p) => p.value.data());
       model.dispose();
@@ -48,10 +49,10 @@ describe("training on real MNIST", () => {
   });
 
   it("evaluation records test accuracy at the early-stop point even without a test curve", () => {
-    const model = new Mlp({ inputs: 784, hidden: [32], classes: 10 }, 1);
+    const model = new Model(mlpSpec(784, [32], 10), 1);
     const withCurve = train(model, splits, { ...small, iterations: 200, testCurve: true });
     model.dispose();
-    const again = new Mlp({ inputs: 784, hidden: [32], classes: 10 }, 1);
+    const again = new Model(mlpSpec(784, [32], 10), 1);
     const without = train(again, splits, { ...small, iterations: 200, testCurve: false });
     again.dispose();
     expect(without.earlyStop.iteration).toBe(withCurve.earlyStop.iteration);
@@ -60,7 +61,7 @@ describe("training on real MNIST", () => {
   });
 
   it("rejects a batch larger than the data and a non-positive learning rate", () => {
-    const model = new Mlp({ inputs: 784, hidden: [8], classes: 10 }, 0);
+    const model = new Model(mlpSpec(784, [8], 10), 0);
     expect(() => train(model, { ...splits, train: take(splits.train, 10) }, small)).toThrow("batch size 60 is larger than the 10 training examples");
     expect(() => train(model, splits, { ...small, lr: 0 })).toThrow("learning rate must be a positive number, got 0");
     model.dispose();

@@ -5,7 +5,6 @@ import { encodeSafetensors, type NamedTensor } from "../io/safetensors.js";
 import { checkpointPath, loadSavedRun, parameterShapes, readCheckpoint } from "../node/checkpoint.js";
 import { writeFileAtomic } from "../node/atomic-write.js";
 import { integer } from "./options.js";
-import { mlpLayers } from "../nn/mlp.js";
 import { UsageError } from "./usage-error.js";
 
 export function exportCommand(): Command {
@@ -35,8 +34,9 @@ export function exportCommand(): Command {
       writeFileAtomic(out, encodeSafetensors(tensors, {
         format: "winning-ticket/ticket@1",
         round: String(round),
-        architecture: `mlp ${[saved.config.spec.inputs, ...mlpLayers(saved.config.spec).map((l) => l.outputs)].join("-")} relu`,
-        layout: "weights are [in, out]: y = x @ W + b",
+        model: saved.config.model ?? "",
+        model_spec: JSON.stringify(saved.config.spec),
+        layout: "linear weights are [in, out] (y = x @ W + b); conv2d kernels are [out, in, kh, kw] as in PyTorch; input flattened channel-first (c, h, w)",
         reset: c.rewind ? `rewind to iteration ${saved.config.rewind}` : "theta0",
         percent_remaining: result ? (result.remaining * 100).toFixed(3) : "",
         early_stop_test_accuracy: result ? result.earlyStopTestAccuracy.toFixed(4) : "",

@@ -10,7 +10,7 @@ import { writeFileAtomic, writeJsonAtomic } from "../node/atomic-write.js";
 import { loadSavedRun, saveRound } from "../node/checkpoint.js";
 import { validateTrainConfig } from "../train/train.js";
 import { WorkerControls } from "../node/parallel-controls.js";
-import { addTrainingOptions, integer, modelSpec, number, trainConfig, engineOptions, type CommonOptions } from "./options.js";
+import { addTrainingOptions, integer, modelChoice, number, trainConfig, engineOptions, type CommonOptions, type ModelChoice } from "./options.js";
 import { makeProgress } from "./progress.js";
 import { runtimeInfo } from "./runtime-info.js";
 import { dataChoice, loadSplits, type DataChoice } from "./splits.js";
@@ -22,8 +22,9 @@ interface FindOptions extends CommonOptions {
   tolerance?: string;
   rewind: string;
   strategy: string;
-  pruneRate: string;
-  outputRate: string;
+  pruneRate?: string;
+  outputRate?: string;
+  convRate?: string;
   layerRates?: string;
   oneShot?: string;
   controls: string;
@@ -43,9 +44,10 @@ export function findCommand(): Command {
     .option("--tolerance <fraction>", "stop once early-stop validation accuracy falls more than this below dense (e.g. 0.005)")
     .option("--rewind <k>", "reset survivors to the weights at iteration k of round 0 instead of θ0", "0")
     .addOption(new Option("--strategy <s>", "layerwise or global magnitude pruning").default("layerwise"))
-    .option("--prune-rate <fraction>", "fraction of remaining weights pruned per round (hidden layers; all layers when global)", "0.2")
-    .option("--output-rate <fraction>", "fraction pruned per round in the output layer (layer-wise)", "0.1")
-    .option("--layer-rates <list>", "per-layer rates, e.g. fc1.weight=0.3,fc2.weight=0.2 (override the two above)")
+    .option("--prune-rate <fraction>", "fraction of remaining weights pruned per round in hidden fully connected layers (all layers when global; default: the model's protocol, 0.2)")
+    .option("--conv-rate <fraction>", "fraction pruned per round in convolutions (layer-wise; default: the model's protocol, 0.1, or 0.15 for conv-6)")
+    .option("--output-rate <fraction>", "fraction pruned per round in the output layer (layer-wise; default: the model's protocol, 0.1)")
+    .option("--layer-rates <list>", "rates for single weights by name, e.g. fc1.weight=0.3,conv2.weight=0.05 (override the three above)")
     .option("--one-shot <fraction>", "prune to this fraction remaining in one step after the dense round, then train")
     .option("--controls <list>", "control arms: reinit, random, both (reinit,random) or none", "reinit")
     .addOption(new Option("--parallel-arms <mode>", "train each round's controls in a worker while the next ticket trains: auto (with 2+ threads) or off").default("auto"))
@@ -56,6 +58,7 @@ export function findCommand(): Command {
     let data: DataChoice;
     let resume: ReturnType<typeof loadSavedRun> | undefined;
     let out = o.out;
+    let choice: ModelChoice | undefined;
     if (o.resume) {
       resume = loadSavedRun(o.resume);
       config = resume.config;
@@ -63,7 +66,8 @@ export function findCommand(): Command {
       out = o.resume;
     } else {
       data = dataChoice(o);
-      config = lotteryConfig(o, data);
+      choice = modelChoice(o);
+      config = lotteryConfig(o, data, choice);
     }
     if (o.parallelArms !== "auto" && o.parallelArms !== "off") throw new UsageError(`unknown --parallel-arms "${o.parallelArms}" (choose auto or off)`);
     // with controls and 2+ threads, one thread trains the controls in a worker and the rest the ticket
@@ -72,9 +76,14 @@ export function findCommand(): Command {
     const engine = await ready(engineChoice);
     const splits = loadSplits(data);
     try {
-      if (!o.resume) {
-        config.spec = modelSpec(o, splits.features, splits.classes);
-        if (!o.layerRates) config.layerRates = paperRates(config.spec, config.globalRate, rate("--output-rate", o.outputRate));
+      if (!o.resume && choice) {
+        config.spec = choice.specFor(splits.shape, splits.classes);
+        const r = choice.protocol.rates;
+        const defaults = paperRates(config.spec, optionalRate("--prune-rate", o.pruneRate) ?? r.linear, optionalRate("--output-rate", o.outputRate) ?? r.output, optionalRate("--conv-rate", o.convRate) ?? r.conv);
+        for (const name of Object.keys(config.layerRates)) {
+          if (!(name in defaults)) throw new UsageError(`--layer-rates: ${name} is not a prunable weight of ${choice.name} (it has ${Object.keys(defaults).join(", ")})`);
+        }
+        config.layerRates = { ...defaults, ...config.layerRates };
       }
       validateLotteryConfig(config);
       validateTrainConfig(config.train, splits);
@@ -140,18 +149,20 @@ export function findCommand(): Command {
 }
 
 const rate = (flag: string, text: string): number => number(flag, text, (v) => v >= 0 && v < 1, "a fraction in [0, 1)");
+const optionalRate = (flag: string, text: string | undefined): number | undefined => (text === undefined ? undefined : rate(flag, text));
 
 /** The search as the flags describe it; the model spec and default layer rates are filled in once the data's shape is known. */
-function lotteryConfig(o: FindOptions, data: DataChoice): LotteryConfig & { data: DataChoice } {
+function lotteryConfig(o: FindOptions, data: DataChoice, choice: ModelChoice): LotteryConfig & { data: DataChoice } {
   if (o.strategy !== "layerwise" && o.strategy !== "global") throw new UsageError(`unknown --strategy "${o.strategy}" (choose layerwise or global)`);
-  const hiddenRate = rate("--prune-rate", o.pruneRate);
-  rate("--output-rate", o.outputRate);
+  const globalRate = optionalRate("--prune-rate", o.pruneRate) ?? choice.protocol.rates.linear;
+  optionalRate("--output-rate", o.outputRate);
+  optionalRate("--conv-rate", o.convRate);
   const layerRates: Record<string, number> = {};
-  if (o.layerRates) {
+  if (o.layerRates !== undefined) {
     for (const part of o.layerRates.split(",")) {
-      const [name, value] = part.split("=");
-      if (!name || value === undefined || !/^fc\d+\.weight$/.test(name.trim())) {
-        throw new UsageError(`--layer-rates: "${part}" is not of the form fcN.weight=rate`);
+      const [name, value, extra] = part.split("=");
+      if (!name?.trim() || value === undefined || extra !== undefined) {
+        throw new UsageError(`--layer-rates: "${part}" is not of the form name.weight=rate`);
       }
       layerRates[name.trim()] = rate(`--layer-rates ${name.trim()}`, value.trim());
     }
@@ -164,12 +175,14 @@ function lotteryConfig(o: FindOptions, data: DataChoice): LotteryConfig & { data
     for (const c of controls) if (c !== "reinit" && c !== "random") throw new UsageError(`--controls: unknown control "${c}" (choose reinit, random, both or none)`);
   }
   return {
-    spec: { inputs: 784, hidden: [300, 100], classes: 10 },
-    train: trainConfig(o),
+    spec: { input: [1], layers: [] }, // made once the data's example shape is known
+    model: choice.name,
+    protocol: choice.protocol.source,
+    train: trainConfig(o, choice.protocol, "find"),
     seed: data.seed,
     strategy: o.strategy,
     layerRates,
-    globalRate: hiddenRate,
+    globalRate,
     rounds: integer("--rounds", o.rounds, 0),
     targetRemaining: o.targetSparsity === undefined ? undefined : number("--target-sparsity", o.targetSparsity, (v) => v > 0 && v <= 1, "a fraction remaining in (0, 1]"),
     tolerance: o.tolerance === undefined ? undefined : number("--tolerance", o.tolerance, (v) => v >= 0 && v <= 1, "a fraction in [0, 1]"),

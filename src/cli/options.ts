@@ -5,14 +5,17 @@ import { UsageError } from "./usage-error.js";
 import type { EngineOptions } from "../engine/engine.js";
 import { defaultThreads, spawnNodeWorker } from "../node/workers.js";
 import type { TrainConfig } from "../train/train.js";
-import { LENET_300_100, type MlpSpec } from "../nn/mlp.js";
+import { readFileSync, statSync } from "node:fs";
+import { describeModel } from "../nn/model.js";
+import { parseModelSpec, type ModelSpec } from "../nn/model-spec.js";
+import { MODELS, namedModel, type Protocol } from "../nn/registry.js";
 
 export interface CommonOptions {
   model: string;
   hidden?: string;
-  iterations: string;
-  batchSize: string;
-  lr: string;
+  iterations?: string;
+  batchSize?: string;
+  lr?: string;
   optimizer: string;
   momentum: string;
   weightDecay: string;
@@ -32,12 +35,13 @@ export interface CommonOptions {
 }
 
 export function addTrainingOptions(cmd: Command, defaults: { iterations: number; out: string; testCurve: boolean }): Command {
+  // iterations, batch size and learning rate default to the chosen model's protocol (see modelChoice)
   return cmd
-    .addOption(new Option("--model <name>", "network: lenet-300-100 or mlp (with --hidden)").default("lenet-300-100"))
+    .addOption(new Option("--model <name|file.json>", `network: ${MODELS.map((m) => m.name).join(", ")} (mlp with --hidden), or a JSON model spec file`).default("lenet-300-100"))
     .option("--hidden <sizes>", "hidden layer sizes, comma-separated (e.g. 300,100); implies --model mlp")
-    .option("--iterations <n>", "training iterations (per round, for find)", String(defaults.iterations))
-    .option("--batch-size <n>", "minibatch size", "60")
-    .option("--lr <rate>", "learning rate", "1.2e-3")
+    .option("--iterations <n>", `training iterations (per round, for find; default: the model's protocol, ${defaults.iterations.toLocaleString("en")} for lenet-300-100)`)
+    .option("--batch-size <n>", "minibatch size (default: the model's protocol, 60)")
+    .option("--lr <rate>", "learning rate (default: the model's protocol, 1.2e-3 for lenet-300-100)")
     .addOption(new Option("--optimizer <name>", "adam or sgd").default("adam"))
     .option("--momentum <m>", "SGD momentum", "0.9")
     .option("--weight-decay <wd>", "L2 weight decay", "0")
@@ -71,24 +75,88 @@ export function number(flag: string, text: string, check: (v: number) => boolean
   return v;
 }
 
-export function modelSpec(o: CommonOptions, inputs: number, classes: number): MlpSpec {
-  if (o.hidden !== undefined) {
-    const hidden = o.hidden.split(",").filter((s) => s.trim() !== "").map((s) => integer("--hidden", s.trim(), 1));
-    return { inputs, hidden, classes };
-  }
-  if (o.model === "lenet-300-100") {
-    return { ...LENET_300_100, inputs, classes };
-  }
-  if (o.model === "mlp") throw new UsageError("--model mlp needs --hidden (e.g. --hidden 300,100)");
-  throw new UsageError(`unknown --model "${o.model}" (choose lenet-300-100, or mlp with --hidden)`);
+export interface ModelChoice {
+  /** The registry name, or the spec file's path. */
+  name: string;
+  protocol: Protocol;
+  /** The spec for the data's example shape and classes, checked against them. */
+  specFor(input: number[], classes: number): ModelSpec;
 }
 
-export function trainConfig(o: CommonOptions): TrainConfig {
-  if (o.optimizer !== "adam" && o.optimizer !== "sgd") throw new UsageError(`unknown --optimizer "${o.optimizer}" (choose adam or sgd)`);
+/** The model the flags name (checked before any data is loaded); its spec is made once the data's shape is known. */
+export function modelChoice(o: CommonOptions): ModelChoice {
+  const usage = (message: string): never => {
+    throw new UsageError(message);
+  };
+  let hidden: number[] | undefined;
+  if (o.hidden !== undefined) {
+    const parts = o.hidden.split(",").map((s) => s.trim());
+    if (parts.some((p) => p === "")) usage(`--hidden must be a comma-separated list of layer sizes (e.g. 300,100), got "${o.hidden}"`);
+    hidden = parts.map((p) => integer("--hidden", p, 1));
+    if (o.model !== "lenet-300-100" && o.model !== "mlp") usage(`--hidden ${o.hidden} is for --model mlp; --model ${o.model} has its own layers`);
+  }
+  const lenet = namedModel("lenet-300-100")!;
+  let name: string, protocol: Protocol, make: (input: number[], classes: number) => ModelSpec;
+  if (hidden) {
+    const mlp = namedModel("mlp")!;
+    [name, protocol, make] = ["mlp", mlp.protocol, (input, classes) => mlp.spec(input, classes, hidden)];
+  } else if (o.model.endsWith(".json")) {
+    const spec = readSpecFile(o.model);
+    [name, protocol, make] = [o.model, { ...lenet.protocol, findIterations: undefined, source: `the spec file ${o.model}, with LeNet-300-100's optimizer settings and the paper's rates by layer kind` }, () => spec];
+  } else {
+    const named = namedModel(o.model) ?? usage(`unknown --model "${o.model}" (choose ${MODELS.map((m) => m.name).join(", ")}, or give a .json model spec file)`);
+    if (named.name === "mlp") usage("--model mlp needs --hidden (e.g. --hidden 300,100)");
+    [name, protocol, make] = [named.name, named.protocol, (input, classes) => named.spec(input, classes)];
+  }
+  const where = name.endsWith(".json") ? name : `--model ${name}`;
   return {
-    iterations: integer("--iterations", o.iterations, 1),
-    batchSize: integer("--batch-size", o.batchSize, 1),
-    lr: number("--lr", o.lr, (v) => v > 0, "a positive number"),
+    name, protocol,
+    specFor(input, classes) {
+      const spec = make(input, classes);
+      const size = (dims: number[]): number => dims.reduce((a, b) => a * b, 1);
+      if (size(spec.input) !== size(input) || (spec.input.length === 3 && spec.input.join() !== input.join())) {
+        usage(`${where}: input [${spec.input.join(", ")}] does not match the data's examples [${input.join(", ")}]`);
+      }
+      let outputs = 0;
+      try {
+        outputs = describeModel(spec).classes;
+      } catch (error) {
+        usage(`${where}: ${(error as Error).message}`);
+      }
+      if (outputs !== classes) usage(`${where}: the output layer gives ${outputs} scores, the data has ${classes} classes`);
+      return spec;
+    },
+  };
+}
+
+function readSpecFile(path: string): ModelSpec {
+  let text: string;
+  try {
+    if (!statSync(path).isFile()) throw new Error("not a regular file");
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new UsageError(`--model ${path}: cannot read the model spec (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--model ${path}: not valid JSON (${(error as Error).message})`);
+  }
+  try {
+    return parseModelSpec(json, path);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+export function trainConfig(o: CommonOptions, protocol: Protocol, command: "train" | "find"): TrainConfig {
+  if (o.optimizer !== "adam" && o.optimizer !== "sgd") throw new UsageError(`unknown --optimizer "${o.optimizer}" (choose adam or sgd)`);
+  const iterations = command === "find" ? protocol.findIterations ?? protocol.iterations : protocol.iterations;
+  return {
+    iterations: integer("--iterations", o.iterations ?? String(iterations), 1),
+    batchSize: integer("--batch-size", o.batchSize ?? String(protocol.batchSize), 1),
+    lr: number("--lr", o.lr ?? String(protocol.lr), (v) => v > 0, "a positive number"),
     optimizer: o.optimizer,
     momentum: number("--momentum", o.momentum, (v) => v >= 0 && v < 1, "in [0, 1)"),
     weightDecay: number("--weight-decay", o.weightDecay, (v) => v >= 0, "≥ 0"),

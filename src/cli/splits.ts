@@ -1,7 +1,6 @@
 // The data flags of a command.
 import { defaultMnistDir } from "../node/mnist-files.js";
-import { loadSplits as loadSplitsFromDisk, type DataChoice } from "../node/splits.js";
-import type { Splits } from "../train/train.js";
+import { loadSplits as loadSplitsFromDisk, type DataChoice, type LoadedSplits } from "../node/splits.js";
 import { integer, type CommonOptions } from "./options.js";
 import { UsageError } from "./usage-error.js";
 
@@ -17,7 +16,7 @@ export function dataChoice(o: CommonOptions): DataChoice {
   };
 }
 
-export function loadSplits(choice: DataChoice): Splits & { features: number; classes: number } {
+export function loadSplits(choice: DataChoice): LoadedSplits {
   try {
     return loadSplitsFromDisk(choice);
   } catch (error) {

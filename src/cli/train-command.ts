@@ -2,10 +2,10 @@
 import { join } from "node:path";
 import { Command } from "commander";
 import { ready } from "../engine/engine.js";
-import { Mlp } from "../nn/mlp.js";
+import { Model } from "../nn/model.js";
 import { train, validateTrainConfig } from "../train/train.js";
 import { writeJsonAtomic } from "../node/atomic-write.js";
-import { addTrainingOptions, modelSpec, trainConfig, engineOptions, type CommonOptions } from "./options.js";
+import { addTrainingOptions, modelChoice, trainConfig, engineOptions, type CommonOptions } from "./options.js";
 import { dataChoice, loadSplits } from "./splits.js";
 import { makeProgress } from "./progress.js";
 import { UsageError } from "./usage-error.js";
@@ -15,20 +15,21 @@ export function trainCommand(): Command {
   const cmd = new Command("train").description("train one dense network on MNIST-format data and write result.json");
   addTrainingOptions(cmd, { iterations: 10_000, out: "runs/train", testCurve: true });
   return cmd.action(async (o: CommonOptions) => {
-    const config = trainConfig(o);
+    const choice = modelChoice(o);
+    const config = trainConfig(o, choice.protocol, "train");
     const data = dataChoice(o);
     const engineChoice = engineOptions(o);
     const engine = await ready(engineChoice);
     const splits = loadSplits(data);
-    const spec = modelSpec(o, splits.features, splits.classes);
+    const spec = choice.specFor(splits.shape, splits.classes);
     try {
       validateTrainConfig(config, splits);
     } catch (error) {
       throw new UsageError((error as Error).message);
     }
     const progress = await makeProgress(Boolean(o.quiet) || Boolean(o.json));
-    const model = new Mlp(spec, data.seed);
-    progress.start(config.iterations, `train ${spec.inputs}-${spec.hidden.join("-")}-${spec.classes}`);
+    const model = new Model(spec, data.seed);
+    progress.start(config.iterations, `train ${choice.name}`);
     let valAcc = "-";
     const started = Date.now();
     const result = train(model, splits, config, {
@@ -38,7 +39,7 @@ export function trainCommand(): Command {
     progress.stop();
     const report = {
       command: "train",
-      config: { model: spec, ...config, seed: data.seed, data: data.dir, validation: data.validation, trainSubset: data.trainSubset, normalize: data.normalize },
+      config: { modelName: choice.name, model: spec, protocol: choice.protocol.source, ...config, seed: data.seed, data: data.dir, validation: data.validation, trainSubset: data.trainSubset, normalize: data.normalize },
       engine: { variant: engine.variant, threads: engine.threads, ...runtimeInfo() },
       earlyStop: result.earlyStop,
       final: result.final,

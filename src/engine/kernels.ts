@@ -37,10 +37,19 @@ export interface KernelExports {
   transpose(x: number, out: number, rows: number, cols: number): void;
   addPerRow(x: number, v: number, out: number, rows: number, cols: number): void;
   sumEachRow(x: number, out: number, rows: number, cols: number, accumulate: number): void;
-  gatherWeights(w: number, outputs: number, offsets: number, inputs: number, values: number): void;
-  scatterWeights(values: number, outputs: number, offsets: number, inputs: number, w: number): void;
+  gatherWeights(w: number, outputs: number, offsets: number, inputs: number, values: number, inputStride: number, outputStride: number): void;
+  scatterWeights(values: number, outputs: number, offsets: number, inputs: number, w: number, inputStride: number, outputStride: number): void;
   scatterPixels(offsets: number, positions: number, values: number, rows: number, count: number, table: number, out: number, pixelStride: number, exampleStride: number): void;
   bytesToFloatTransposed(pixels: number, out: number, rows: number, features: number, scale: number, shift: number): void;
+  bytesToFloatStrided(pixels: number, out: number, rows: number, channels: number, plane: number, scales: number, shifts: number,
+    exampleStride: number, channelStride: number, pixelStride: number): void;
+  im2col(x: number, cols: number, channels: number, batch: number, height: number, width: number,
+    kernelH: number, kernelW: number, stride: number, padding: number, outH: number, outW: number, row0: number, row1: number): void;
+  col2im(cols: number, dx: number, channels: number, batch: number, height: number, width: number,
+    kernelH: number, kernelW: number, stride: number, padding: number, outH: number, outW: number, c0: number, c1: number): void;
+  maxPool2d(x: number, out: number, argmax: number, height: number, width: number, size: number, stride: number, outH: number, outW: number, p0: number, p1: number): void;
+  maxPool2dBackward(dy: number, argmax: number, dx: number, k0: number, k1: number): void;
+  transposePlanes(x: number, out: number, planes: number, rows: number, cols: number, accumulate: number): void;
   selectWorkspaceBytes(): number;
   magnitudeThreshold(list: number, count: number, k: number, histogram: number, result: number): number;
   applyThreshold(list: number, count: number, thresholdBits: number, ties: number): number;

@@ -1,12 +1,16 @@
 // What a lottery-ticket search is asked to do, with the paper's LeNet-300-100 defaults.
-import { mlpLayers, type MlpSpec } from "../nn/mlp.js";
+import { describeModel, pruneRatesOf } from "../nn/model.js";
+import type { ModelSpec } from "../nn/model-spec.js";
 import type { TrainConfig } from "../train/train.js";
 
 export type Arm = "ticket" | "reinit" | "random";
 export type Strategy = "layerwise" | "global";
 
 export interface LotteryConfig {
-  spec: MlpSpec;
+  spec: ModelSpec;
+  /** The model's registry name or spec file, and where its default settings come from (recorded in results). */
+  model?: string;
+  protocol?: string;
   train: TrainConfig;
   /** Fixes θ0 and the random controls. */
   seed: number;
@@ -30,17 +34,25 @@ export interface LotteryConfig {
   controls: Arm[];
 }
 
-/** The paper's per-round rates: 20% of each hidden layer's remaining weights, 10% of the output layer's. */
-export function paperRates(spec: MlpSpec, hiddenRate = 0.2, outputRate = 0.1): Record<string, number> {
-  const layers = mlpLayers(spec);
-  return Object.fromEntries(layers.map((l, i) => [`${l.name}.weight`, i === layers.length - 1 ? outputRate : hiddenRate]));
+/**
+ * The paper's per-round rates by parameter name: 20% of each hidden fully connected layer's
+ * remaining weights, 10% of the output layer's, and `convRate` (10%; 15% for Conv-6) of each
+ * convolution's.
+ */
+export function paperRates(spec: ModelSpec, hiddenRate = 0.2, outputRate = 0.1, convRate = 0.1): Record<string, number> {
+  return pruneRatesOf(describeModel(spec), { linear: hiddenRate, output: outputRate, conv: convRate });
 }
 
 export function validateLotteryConfig(c: LotteryConfig): void {
   const fraction = (name: string, v: number, allowOne = false): void => {
     if (!(v >= 0 && (allowOne ? v <= 1 : v < 1)) || !Number.isFinite(v)) throw new Error(`${name} must be a fraction in [0, ${allowOne ? "1]" : "1)"}, got ${v}`);
   };
-  for (const [name, rate] of Object.entries(c.layerRates)) fraction(`pruning rate of ${name}`, rate);
+  const prunable = describeModel(c.spec).parameters.filter((p) => p.prunable).map((p) => p.name);
+  for (const [name, rate] of Object.entries(c.layerRates)) {
+    if (!prunable.includes(name)) throw new Error(`pruning rate given for ${name}, which is not a prunable weight of this model (${prunable.join(", ")})`);
+    fraction(`pruning rate of ${name}`, rate);
+  }
+  if (c.strategy === "layerwise") for (const name of prunable) if (!(name in c.layerRates)) throw new Error(`no pruning rate for ${name} (rates given for ${Object.keys(c.layerRates).join(", ") || "no weight"})`);
   fraction("global pruning rate", c.globalRate);
   if (!Number.isInteger(c.rounds) || c.rounds < 0) throw new Error(`rounds must be a non-negative integer, got ${c.rounds}`);
   if (c.targetRemaining !== undefined && !(c.targetRemaining > 0 && c.targetRemaining <= 1)) {

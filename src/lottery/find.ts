@@ -3,9 +3,9 @@
 // survivors to θ0 (or to θK, the weights at iteration K of round 0: rewinding) and train again
 // with the mask fixed. Controls run beside each round: the same mask from a fresh random init
 // (reinit), and a random mask with the same per-layer counts from the same reset point (random).
-import { Mlp, mlpLayers } from "../nn/mlp.js";
+import { Model, describeModel } from "../nn/model.js";
 import { Random } from "../random.js";
-import { SplitEvaluators, train, validateTrainConfig, type EvalPoint, type Splits, type TrainResult } from "../train/train.js";
+import { SplitEvaluators, evaluationChunk, train, validateTrainConfig, type EvalPoint, type Splits, type TrainResult } from "../train/train.js";
 import { validateLotteryConfig, type Arm, type LotteryConfig } from "./config.js";
 import { density, magnitudePrune, pruneToFraction, randomMask } from "./masks.js";
 
@@ -71,7 +71,10 @@ export interface LotteryHooks {
 export function plannedRounds(config: LotteryConfig): number {
   if (config.oneShot !== undefined) return 1;
   if (config.targetRemaining === undefined) return config.rounds;
-  const layers = mlpLayers(config.spec).map((l) => ({ name: `${l.name}.weight`, size: l.inputs * l.outputs, kept: l.inputs * l.outputs }));
+  const layers = describeModel(config.spec).parameters.filter((p) => p.prunable).map((p) => {
+    const size = p.shape.reduce((a, b) => a * b, 1);
+    return { name: p.name, size, kept: size };
+  });
   const total = layers.reduce((n, l) => n + l.size, 0);
   for (let r = 1; r <= config.rounds; r++) {
     if (config.strategy === "global") {
@@ -86,11 +89,11 @@ export function plannedRounds(config: LotteryConfig): number {
   return config.rounds;
 }
 
-function masksOf(model: Mlp): Weights {
+function masksOf(model: Model): Weights {
   return new Map(model.prunable().map((p) => [p.name, p.ensureMask().data()]));
 }
 
-function setMasks(model: Mlp, masks: Weights): void {
+function setMasks(model: Model, masks: Weights): void {
   for (const p of model.prunable()) {
     const m = masks.get(p.name);
     if (!m) throw new Error(`checkpoint has no mask for ${p.name}`);
@@ -117,7 +120,7 @@ export interface ControlRunner {
 
 /** Trains `model` as it stands (masks and initial values set) and summarises the run. */
 export function trainArm(
-  model: Mlp, splits: Splits, config: LotteryConfig, arm: Arm, round: number, evaluators: SplitEvaluators,
+  model: Model, splits: Splits, config: LotteryConfig, arm: Arm, round: number, evaluators: SplitEvaluators,
   onStep?: (iteration: number, loss: number, syncModel: () => void, lastValAccuracy: number | null) => void,
 ): RoundResult {
   let lastValAccuracy: number | null = null;
@@ -142,12 +145,12 @@ export function trainArm(
 
 /** Runs control arms in this thread, on a model of their own. */
 export class InProcessControls implements ControlRunner {
-  private model: Mlp | null = null;
+  private model: Model | null = null;
   constructor(private readonly splits: Splits, private readonly config: LotteryConfig, private readonly evaluators: SplitEvaluators) {}
 
   // trains at once, before returning (an async function runs synchronously up to its first await)
   async run(job: ControlJob, onStep?: (iteration: number, loss: number) => void): Promise<RoundResult> {
-    this.model ??= new Mlp(this.config.spec, this.config.seed);
+    this.model ??= new Model(this.config.spec, this.config.seed);
     setMasks(this.model, job.masks);
     this.model.restore(job.init);
     return trainArm(this.model, this.splits, this.config, job.arm, job.round, this.evaluators, onStep);
@@ -173,8 +176,8 @@ export async function findTicket(
 ): Promise<LotteryState> {
   validateLotteryConfig(config);
   validateTrainConfig(config.train, splits);
-  const model = new Mlp(config.spec, config.seed);
-  const evaluators = new SplitEvaluators(splits);
+  const model = new Model(config.spec, config.seed);
+  const evaluators = new SplitEvaluators(splits, evaluationChunk(config.spec, config.train.batchSize));
   const controlRunner = runner ?? new InProcessControls(splits, config, evaluators);
   const planned = plannedRounds(config);
   const controls = config.controls;
@@ -250,7 +253,7 @@ export async function findTicket(
       if (round > 0) {
         for (const arm of controls) {
           if (arm === "reinit") {
-            const fresh = new Mlp(config.spec, config.seed, 1000 + round);
+            const fresh = new Model(config.spec, config.seed, 1000 + round);
             const init = fresh.snapshot();
             fresh.dispose();
             jobs.push(controlRunner.run({ arm, round, init, masks: ticketMasks }, progress(arm, round)));

@@ -1,23 +1,45 @@
-// A fully connected layer, y = x·W + b, with W stored [in, out] so the forward pass is a plain
-// A·B product and the two backward products are Aᵀ·B and A·Bᵀ.
+// A fully connected layer, y = x·W + b, with W stored [in, out] so the row-major forward pass is a
+// plain A·B product and the two backward products are Aᵀ·B and A·Bᵀ. Feature-major, it is
+// Wᵀ·xT (dense) or the sparse kernels, plus a bias per row.
 import { Tensor } from "../autograd/tensor.js";
-import { add, matmul } from "../autograd/ops.js";
-import { Parameter } from "./parameter.js";
+import { add, addPerRow, matmul } from "../autograd/ops.js";
+import { Parameter, linearProduct } from "./parameter.js";
 import { glorotNormal } from "./init.js";
 import type { Random } from "../random.js";
+import type { Layer, LayerDescription, RunContext } from "./layer.js";
+import type { ActivationShape, LinearSpec } from "./model-spec.js";
+import { describeShape } from "./model-spec.js";
 
-export class Linear {
+export function describeLinear(spec: LinearSpec, input: ActivationShape, name: string, isOutput: boolean): LayerDescription {
+  if (input.kind !== "vector") throw new Error(`input is ${describeShape(input)}; put a flatten layer before it`);
+  const inputs = input.features, outputs = spec.outputs;
+  return {
+    name, type: "linear", input, output: { kind: "vector", features: outputs }, floatsPerExample: outputs,
+    parameters: [
+      { name: `${name}.weight`, shape: [inputs, outputs], prunable: true, group: isOutput ? "output" : "linear", product: linearProduct(inputs, outputs) },
+      { name: `${name}.bias`, shape: [outputs], prunable: false, group: null, product: null },
+    ],
+  };
+}
+
+export class Linear implements Layer {
   readonly weight: Parameter;
   readonly bias: Parameter;
+  readonly parameters: readonly Parameter[];
 
-  constructor(readonly name: string, readonly inputs: number, readonly outputs: number, rng: Random) {
-    const w = new Tensor([inputs, outputs], true, `${name}.weight`, false).set(glorotNormal(rng, inputs, outputs));
-    const b = new Tensor([outputs], true, `${name}.bias`, false).fill(0);
-    this.weight = new Parameter(`${name}.weight`, w, true);
-    this.bias = new Parameter(`${name}.bias`, b, false);
+  constructor(readonly description: LayerDescription, rng: Random) {
+    const [w, b] = description.parameters;
+    const [inputs, outputs] = w.shape;
+    const weight = new Tensor([inputs, outputs], true, w.name, false).set(glorotNormal(rng, inputs, outputs));
+    this.weight = new Parameter(w.name, weight, true, w.shape, w.product, w.group);
+    this.bias = new Parameter(b.name, new Tensor([outputs], true, b.name, false).fill(0), false);
+    this.parameters = [this.weight, this.bias];
   }
 
-  forward(x: Tensor): Tensor {
-    return add(matmul(x, this.weight.value), this.bias.value);
+  forward(x: Tensor, run: RunContext): Tensor {
+    if (run.layout === "rows") return add(matmul(x, this.weight.value), this.bias.value);
+    const sparse = run.sparse(this.weight);
+    const h = sparse ? sparse.apply(x) : matmul(this.weight.value, x, { transposeA: true });
+    return addPerRow(h, this.bias.value);
   }
 }

@@ -1,5 +1,6 @@
 // A pruned weight matrix stored compactly: only the surviving entries, grouped by output, so a
-// product costs in proportion to the weights that remain. `values` is what the optimizer
+// product costs in proportion to the weights that remain. Any layer's weight works that declares
+// how it enters its product (Parameter.product): a linear layer's, or a convolution's kernel. `values` is what the optimizer
 // trains; `scatter()` writes it back into the dense parameter.
 import { Tensor, fromOp } from "../autograd/tensor.js";
 import { engine } from "../engine/engine.js";
@@ -24,18 +25,24 @@ export class SparseWeights {
    */
   private readonly rows = new Map<number, { inputRows: number; colOutputRows: number }>();
 
+  /** Where weight (input i, output j) sits in the dense parameter: i·inputStride + j·outputStride. */
+  private readonly inputStride: number;
+  private readonly outputStride: number;
+
   constructor(readonly source: Parameter) {
-    if (source.value.shape.length !== 2) throw new Error(`SparseWeights: ${source.name} must be a matrix`);
+    if (!source.product) throw new Error(`SparseWeights: ${source.name} is not the weight of a product`);
     if (!source.mask) throw new Error(`SparseWeights: ${source.name} has no mask`);
-    const [inputs, outputs] = source.value.shape;
+    const { inputs, outputs, inputStride, outputStride } = source.product;
     this.inputs = inputs;
     this.outputs = outputs;
+    this.inputStride = inputStride;
+    this.outputStride = outputStride;
     const e = engine();
     const mask = source.mask.view();
     const offsets = new Int32Array(outputs + 1);
     const indices: number[] = [];
     for (let j = 0; j < outputs; j++) {
-      for (let i = 0; i < inputs; i++) if (mask[i * outputs + j] !== 0) indices.push(i);
+      for (let i = 0; i < inputs; i++) if (mask[i * inputStride + j * outputStride] !== 0) indices.push(i);
       offsets[j + 1] = indices.length;
     }
     this.nonzeros = indices.length;
@@ -68,15 +75,15 @@ export class SparseWeights {
 
   /** dense → compact */
   gather(): void {
-    engine().kernels.gatherWeights(this.source.value.ptr, this.outputs, this.offsets, this.indices, this.values.ptr);
+    engine().kernels.gatherWeights(this.source.value.ptr, this.outputs, this.offsets, this.indices, this.values.ptr, this.inputStride, this.outputStride);
   }
 
   /** compact → dense (pruned entries stay zero) */
   scatter(): void {
-    engine().kernels.scatterWeights(this.values.ptr, this.outputs, this.offsets, this.indices, this.source.value.ptr);
+    engine().kernels.scatterWeights(this.values.ptr, this.outputs, this.offsets, this.indices, this.source.value.ptr, this.inputStride, this.outputStride);
   }
 
-  /** yT [outputs, batch] = Wᵀ · xT for feature-major xT [inputs, batch]. */
+  /** yT [outputs, batch] = Wᵀ · xT for feature-major xT [inputs, batch] (for a convolution, xT is its im2col columns). */
   apply(xT: Tensor): Tensor {
     if (xT.shape.length !== 2 || xT.shape[0] !== this.inputs) {
       throw new Error(`sparse ${this.source.name}: input must be feature-major [${this.inputs}, batch], got [${xT.shape.join(", ")}]`);

@@ -6,7 +6,10 @@ import { join } from "node:path";
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../io/safetensors.js";
 import type { LotteryConfig } from "../lottery/config.js";
 import type { LotteryCheckpoint, LotteryState, Weights } from "../lottery/find.js";
-import { mlpLayers, type MlpSpec } from "../nn/mlp.js";
+import { describeModel } from "../nn/model.js";
+import type { ModelSpec } from "../nn/model-spec.js";
+import { parseModelSpec } from "../nn/model-spec.js";
+import { upgradeSpec } from "../nn/registry.js";
 import { writeFileAtomic, writeJsonAtomic } from "./atomic-write.js";
 
 export const STATE_FILE = "state.json";
@@ -17,20 +20,15 @@ export function checkpointPath(dir: string, round: number): string {
 }
 
 /** Parameter shapes by name, from the model spec. */
-export function parameterShapes(spec: MlpSpec): Map<string, number[]> {
-  const shapes = new Map<string, number[]>();
-  for (const l of mlpLayers(spec)) {
-    shapes.set(`${l.name}.weight`, [l.inputs, l.outputs]);
-    shapes.set(`${l.name}.bias`, [l.outputs]);
-  }
-  return shapes;
+export function parameterShapes(spec: ModelSpec): Map<string, number[]> {
+  return new Map(describeModel(spec).parameters.map((p) => [p.name, p.shape]));
 }
 
 function addGroup(out: Map<string, NamedTensor>, prefix: string, weights: Weights, shapes: Map<string, number[]>): void {
   for (const [name, data] of weights) out.set(`${prefix}/${name}`, { shape: shapes.get(name) ?? [data.length], data });
 }
 
-export function encodeCheckpoint(c: LotteryCheckpoint, spec: MlpSpec, metadata: Record<string, string> = {}): Uint8Array {
+export function encodeCheckpoint(c: LotteryCheckpoint, spec: ModelSpec, metadata: Record<string, string> = {}): Uint8Array {
   const shapes = parameterShapes(spec);
   const tensors = new Map<string, NamedTensor>();
   addGroup(tensors, "theta0", c.theta0, shapes);
@@ -47,7 +45,7 @@ function group(tensors: Map<string, NamedTensor>, prefix: string): Weights {
   return out;
 }
 
-export function readCheckpoint(path: string, spec: MlpSpec): LotteryCheckpoint {
+export function readCheckpoint(path: string, spec: ModelSpec): LotteryCheckpoint {
   if (!existsSync(path)) throw new Error(`${path}: checkpoint missing`);
   const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(path)), path);
   const shapes = parameterShapes(spec);
@@ -59,7 +57,7 @@ export function readCheckpoint(path: string, spec: MlpSpec): LotteryCheckpoint {
       if (t.shape.join(",") !== want.join(",")) throw new Error(`${path}: ${prefix}/${name} has shape [${t.shape.join(", ")}], the model needs [${want.join(", ")}]`);
     }
   };
-  const weights = [...shapes.keys()].filter((n) => n.endsWith(".weight"));
+  const weights = describeModel(spec).parameters.filter((p) => p.prunable).map((p) => p.name);
   check("theta0", shapes.keys());
   check("trained", shapes.keys());
   check("mask", weights);
@@ -94,6 +92,12 @@ export function loadSavedRun(dir: string): SavedRun & { checkpoint: LotteryCheck
   }
   if (saved.format !== FORMAT || !saved.config || !saved.state || !Number.isInteger(saved.state.completedRounds) || saved.state.completedRounds < 1) {
     throw new Error(`${path}: not a winning-ticket lottery state (format ${String(saved.format)})`);
+  }
+  saved.config.spec = parseModelSpec(upgradeSpec(saved.config.spec), `${path}: config.spec`);
+  try {
+    describeModel(saved.config.spec);
+  } catch (error) {
+    throw new Error(`${path}: config.spec: ${(error as Error).message}`);
   }
   const checkpoint = readCheckpoint(checkpointPath(dir, saved.state.completedRounds - 1), saved.config.spec);
   if (checkpoint.round !== saved.state.completedRounds - 1) {

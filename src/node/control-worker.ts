@@ -4,7 +4,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { ready } from "../engine/engine.js";
 import type { LotteryConfig } from "../lottery/config.js";
 import { InProcessControls, type ControlJob } from "../lottery/find.js";
-import { SplitEvaluators } from "../train/train.js";
+import { SplitEvaluators, evaluationChunk } from "../train/train.js";
 import { loadSplits, type DataChoice } from "./splits.js";
 
 const { config, data } = workerData as { config: LotteryConfig; data: DataChoice };
@@ -12,7 +12,7 @@ const { config, data } = workerData as { config: LotteryConfig; data: DataChoice
 try {
   await ready({ threads: 1 });
   const splits = loadSplits(data);
-  const controls = new InProcessControls(splits, config, new SplitEvaluators(splits));
+  const controls = new InProcessControls(splits, config, new SplitEvaluators(splits, evaluationChunk(config.spec, config.train.batchSize)));
   parentPort!.on("message", async (message: { id: number; job: ControlJob }) => {
     try {
       const result = await controls.run(message.job, (iteration, loss) => {

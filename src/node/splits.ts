@@ -1,9 +1,12 @@
-// Loads a data directory and splits it as the paper does (Node: reads files).
+// Loads a data directory (MNIST-format IDX or CIFAR-10 binary batches) and splits it as the
+// paper does (Node: reads files).
 import { allExamples, splitValidation, take } from "../data/dataset.js";
-import { standardScaling, UNIT_SCALING } from "../data/batches.js";
+import { standardScaling, UNIT_SCALING, type PixelScaling } from "../data/batches.js";
+import { channelStatistics } from "../data/cifar.js";
+import type { Examples } from "../data/dataset.js";
 import { Random } from "../random.js";
 import type { Splits } from "../train/train.js";
-import { loadMnistDir } from "./mnist-files.js";
+import { loadDataDir } from "./data-dir.js";
 
 export interface DataChoice {
   dir: string;
@@ -13,8 +16,25 @@ export interface DataChoice {
   seed: number;
 }
 
-export function loadSplits(choice: DataChoice): Splits & { features: number; classes: number } {
-  const files = loadMnistDir(choice.dir);
+export interface LoadedSplits extends Splits {
+  features: number;
+  /** One example's shape, channels first. */
+  shape: number[];
+  classes: number;
+  format: "mnist" | "cifar10";
+}
+
+/** Standardisation from the training split: one mean and deviation, or one per channel for colour images. */
+function standardise(train: Examples): PixelScaling {
+  if (train.data.shape.length === 3 && train.data.shape[0] > 1) {
+    const channels = channelStatistics(train).map(({ mean, std }) => ({ scale: 1 / std, shift: -mean / std }));
+    return { ...channels[0], channels };
+  }
+  return standardScaling(train);
+}
+
+export function loadSplits(choice: DataChoice): LoadedSplits {
+  const files = loadDataDir(choice.dir);
   if (choice.validation >= files.train.count) {
     throw new Error(`--validation ${choice.validation} must be smaller than the ${files.train.count} examples in the training file`);
   }
@@ -24,8 +44,10 @@ export function loadSplits(choice: DataChoice): Splits & { features: number; cla
     train: trainSet,
     validation,
     test: allExamples(files.test),
-    scaling: choice.normalize ? standardScaling(trainSet) : UNIT_SCALING,
+    scaling: choice.normalize ? standardise(trainSet) : UNIT_SCALING,
     features: files.train.features,
+    shape: files.train.shape,
     classes: files.train.classes,
+    format: files.format,
   };
 }

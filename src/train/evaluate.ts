@@ -3,7 +3,7 @@ import { engine } from "../engine/engine.js";
 import { noGrad, tidy } from "../autograd/scope.js";
 import { crossEntropy } from "../autograd/ops.js";
 import type { Tensor } from "../autograd/tensor.js";
-import { BatchLoader, type PixelScaling } from "../data/batches.js";
+import { BatchLoader, type InputLayout, type PixelScaling } from "../data/batches.js";
 import type { Examples } from "../data/dataset.js";
 
 export interface Evaluation {
@@ -12,45 +12,48 @@ export interface Evaluation {
 }
 
 export interface Classifier {
-  /** Row-major inputs [rows, features] → logits [rows, classes]. */
-  forward(x: Tensor): Tensor;
-  /** The same from feature-major inputs [features, rows], where the model runs that way (sparse layers). */
-  forwardFeatures?(xT: Tensor): Tensor;
+  /** How the classifier wants its input laid out. */
+  inputLayout: InputLayout;
+  /** A batch in that layout → logits [batch, classes]. */
+  forward(x: Tensor, batch: number): Tensor;
 }
 
 /** Evaluates a fixed split repeatedly, reusing its input blocks. */
 export class Evaluator {
-  /** Input blocks for a full chunk and the remainder, row-major and (made when first needed) feature-major. */
-  private readonly loaders: { rows: BatchLoader[]; features: BatchLoader[] } = { rows: [], features: [] };
+  /** Input blocks for a full chunk and the remainder, per input layout (made when first needed). */
+  private readonly loaders = new Map<InputLayout, BatchLoader[]>();
   private readonly order: Int32Array;
   private readonly predictions: number;
   readonly count: number;
+  readonly chunk: number;
 
-  constructor(readonly examples: Examples, private readonly scaling: PixelScaling, readonly chunk = 128) {
+  constructor(readonly examples: Examples, private readonly scaling: PixelScaling, chunk = 128) {
     this.count = examples.indices.length;
-    this.loaders.rows = this.makeLoaders(false);
+    this.chunk = Math.min(chunk, this.count);
     this.order = Int32Array.from({ length: this.count }, (_, i) => i);
-    this.predictions = engine().allocator.alloc(this.loaders.rows[0].rows * 4);
+    this.predictions = engine().allocator.alloc(this.chunk * 4);
   }
 
-  private makeLoaders(featureMajor: boolean): BatchLoader[] {
-    const full = Math.min(this.chunk, this.count);
-    const rest = this.count % full;
-    return (rest ? [full, rest] : [full]).map((rows) => new BatchLoader(this.examples, rows, this.scaling, featureMajor));
+  private loadersFor(layout: InputLayout): BatchLoader[] {
+    let made = this.loaders.get(layout);
+    if (!made) {
+      const rest = this.count % this.chunk;
+      made = (rest ? [this.chunk, rest] : [this.chunk]).map((rows) => new BatchLoader(this.examples, rows, this.scaling, layout));
+      this.loaders.set(layout, made);
+    }
+    return made;
   }
 
   evaluate(model: Classifier): Evaluation {
     const e = engine();
-    const byFeatures = model.forwardFeatures !== undefined;
-    if (byFeatures && !this.loaders.features.length) this.loaders.features = this.makeLoaders(true);
-    const loaders = byFeatures ? this.loaders.features : this.loaders.rows;
+    const loaders = this.loadersFor(model.inputLayout);
     let lossSum = 0;
     let correct = 0;
     for (let start = 0; start < this.count; ) {
       const loader = this.count - start >= loaders[0].rows ? loaders[0] : loaders[1];
       const rows = loader.load(this.order, start, loader.rows);
       noGrad(() => tidy(() => {
-        const logits = byFeatures ? model.forwardFeatures!(loader.inputs) : model.forward(loader.inputs);
+        const logits = model.forward(loader.inputs, rows);
         lossSum += crossEntropy(logits, loader.labels).item() * rows;
         e.kernels.argmaxRows(logits.ptr, this.predictions, rows, logits.shape[1]);
         const predicted = e.i32(this.predictions, rows);
@@ -62,7 +65,7 @@ export class Evaluator {
   }
 
   dispose(): void {
-    engine().allocator.release(this.predictions, this.loaders.rows[0].rows * 4);
-    [...this.loaders.rows, ...this.loaders.features].forEach((l) => l.dispose());
+    engine().allocator.release(this.predictions, this.chunk * 4);
+    for (const list of this.loaders.values()) list.forEach((l) => l.dispose());
   }
 }

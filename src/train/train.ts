@@ -7,7 +7,8 @@ import { engine } from "../engine/engine.js";
 import { crossEntropy } from "../autograd/ops.js";
 import { BatchLoader, MinibatchStream, UNIT_SCALING, type PixelScaling } from "../data/batches.js";
 import type { Examples } from "../data/dataset.js";
-import type { Mlp } from "../nn/mlp.js";
+import { describeModel, type Model } from "../nn/model.js";
+import type { ModelSpec } from "../nn/model-spec.js";
 import type { Parameter } from "../nn/parameter.js";
 import { planExecution, type SparseMode } from "./plan.js";
 import { Adam } from "../optim/adam.js";
@@ -98,14 +99,23 @@ export function validateTrainConfig(config: TrainConfig, splits?: Splits): void 
   }
 }
 
+/**
+ * Examples per evaluation chunk: 128, or the training batch where 128 examples' activations would
+ * take more than 64 MB (big convolutions), so evaluation reuses the training step's memory blocks.
+ */
+export function evaluationChunk(spec: ModelSpec, batchSize: number): number {
+  const floats = describeModel(spec).layers.reduce((n, l) => n + l.floatsPerExample, 0);
+  return floats * 4 * 128 <= 64 * 2 ** 20 ? 128 : Math.min(128, batchSize);
+}
+
 /** Reusable evaluators for a set of splits (input blocks allocated once). */
 export class SplitEvaluators {
   readonly validation: Evaluator;
   readonly test: Evaluator;
-  constructor(splits: Splits) {
+  constructor(splits: Splits, chunk = 128) {
     const scaling = splits.scaling ?? UNIT_SCALING;
-    this.validation = new Evaluator(splits.validation, scaling);
-    this.test = new Evaluator(splits.test, scaling);
+    this.validation = new Evaluator(splits.validation, scaling, chunk);
+    this.test = new Evaluator(splits.test, scaling, chunk);
   }
   dispose(): void {
     this.validation.dispose();
@@ -114,16 +124,15 @@ export class SplitEvaluators {
 }
 
 /** Trains `model` in place. Masks on its parameters are respected (pruned weights stay zero). */
-export function train(model: Mlp, splits: Splits, config: TrainConfig, hooks: TrainHooks = {}, evaluators?: SplitEvaluators): TrainResult {
+export function train(model: Model, splits: Splits, config: TrainConfig, hooks: TrainHooks = {}, evaluators?: SplitEvaluators): TrainResult {
   validateTrainConfig(config, splits);
   const ownEvaluators = !evaluators;
-  const evals = evaluators ?? new SplitEvaluators(splits);
+  const evals = evaluators ?? new SplitEvaluators(splits, evaluationChunk(model.spec, config.batchSize));
   const plan = planExecution(model, config.sparse ?? "auto");
-  const featureMajor = plan.layout === "features";
-  const loader = new BatchLoader(splits.train, config.batchSize, splits.scaling ?? UNIT_SCALING, featureMajor);
+  const loader = new BatchLoader(splits.train, config.batchSize, splits.scaling ?? UNIT_SCALING, plan.inputLayout);
   const stream = new MinibatchStream(loader, new Random(config.dataSeed, 1));
   const optimizer = makeOptimizer(plan.trainable, config);
-  const classifier = featureMajor ? { forward: plan.forward, forwardFeatures: plan.forwardFeatures } : { forward: plan.forward };
+  const classifier = { inputLayout: plan.inputLayout, forward: plan.forward };
   const syncModel = (): void => plan.syncToDense();
   const curve: EvalPoint[] = [];
   let best: { iteration: number; valLoss: number; valAccuracy: number; testAccuracy?: number; weights?: Map<string, Float32Array> } | null = null;
@@ -167,7 +176,7 @@ export function train(model: Mlp, splits: Splits, config: TrainConfig, hooks: Tr
       const t0 = performance.now();
       stream.next();
       const loss = tidy(() => {
-        const logits = featureMajor ? plan.forwardFeatures(loader.inputs) : model.forward(loader.inputs);
+        const logits = plan.forward(loader.inputs, config.batchSize);
         const l = crossEntropy(logits, loader.labels);
         l.backward();
         return l.item();

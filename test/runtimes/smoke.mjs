@@ -1,7 +1,7 @@
 // The core smoke test, run unchanged in Node, Deno and Bun: train a tiny MLP on synthetic
 // images, run two rounds of the lottery (prune, rewind to θ0, retrain), and check the results.
 // Uses only the portable library entry: no file system, no Node built-ins.
-import { DensePixels, Mlp, PAPER_TRAINING, Random, allExamples, engine, findTicket, paperRates, ready } from "../../dist/index.js";
+import { DensePixels, Model, mlpSpec, PAPER_TRAINING, Random, allExamples, engine, findTicket, paperRates, ready } from "../../dist/index.js";
 
 function syntheticDigits(count, seed) {
   // four classes of 8×8 images: a bright row, column, diagonal or border, plus noise
@@ -26,14 +26,14 @@ await ready();
 const train = allExamples(syntheticDigits(1200, 1));
 const validation = allExamples(syntheticDigits(300, 2));
 const test = allExamples(syntheticDigits(300, 3));
-const spec = { inputs: 64, hidden: [32, 16], classes: 4 };
+const spec = mlpSpec(64, [32, 16], 4);
 const checkpoints = [];
 const state = await findTicket({ train, validation, test }, {
   spec, train: { ...PAPER_TRAINING, iterations: 200, evalEvery: 50, testCurve: false },
   seed: 0, strategy: "layerwise", layerRates: paperRates(spec, 0.5, 0.3), globalRate: 0.5, rounds: 2, rewind: 0, controls: ["reinit"],
 }, { onRoundDone: (_s, c) => checkpoints.push(c) });
 
-const theta0 = new Mlp(spec, 0).snapshot();
+const theta0 = new Model(spec, 0).snapshot();
 const rewoundToTheta0 = checkpoints.every((c) => [...c.theta0].every(([name, v]) => v.every((x, i) => Object.is(x, theta0.get(name)[i]))));
 const tickets = state.results.filter((r) => r.arm === "ticket");
 const summary = {

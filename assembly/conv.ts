@@ -1,0 +1,179 @@
+// Image kernels for convolutional layers, on activations laid out channel-major:
+// x[c][n][h][w] = x + 4·(((c·N + n)·H + h)·W + w), i.e. [channels, batch·height·width]. In that
+// layout a convolution is one product W[O, C·kh·kw] · cols[C·kh·kw, N·Ho·Wo], its output is
+// channel-major again, and the sparse kernels apply to it unchanged (rows of cols are "features").
+
+/** The first output column ow ≥ 0 with ow·stride ≥ offset (offset = padding − j). */
+// @ts-ignore: decorator
+@inline
+function firstInside(offset: i32, stride: i32): i32 {
+  return offset <= 0 ? 0 : (offset + stride - 1) / stride;
+}
+
+/** One past the last output column with ow·stride ≤ limit (limit = width − 1 + padding − j); 0 when none. */
+// @ts-ignore: decorator
+@inline
+function lastInside(limit: i32, stride: i32): i32 {
+  return limit < 0 ? 0 : limit / stride + 1;
+}
+
+/**
+ * cols[(c·kh + i)·kw + j][(n·Ho + oh)·Wo + ow] = x[c][n][oh·stride − padding + i][ow·stride − padding + j],
+ * or 0 where that falls outside the image. Rows [row0, row1) of cols only (threads split the rows).
+ * x: [C, N·H·W]; cols: [C·kh·kw, N·Ho·Wo].
+ */
+export function im2col(
+  x: usize, cols: usize, channels: i32, batch: i32, height: i32, width: i32,
+  kernelH: i32, kernelW: i32, stride: i32, padding: i32, outH: i32, outW: i32, row0: i32, row1: i32,
+): void {
+  const plane = height * width;
+  const outPlane = outH * outW;
+  const rowLength = <usize>(batch * outPlane);
+  for (let r = row0; r < row1; r++) {
+    const c = r / (kernelH * kernelW);
+    const i = (r / kernelW) % kernelH;
+    const j = r % kernelW;
+    // the output columns whose input column ow·stride − padding + j is inside the image
+    const owBegin = firstInside(padding - j, stride);
+    const owEnd = min(outW, lastInside(width - 1 + padding - j, stride));
+    let dst = cols + ((<usize>r * rowLength) << 2);
+    for (let n = 0; n < batch; n++) {
+      const image = x + (<usize>((c * batch + n) * plane) << 2);
+      for (let oh = 0; oh < outH; oh++) {
+        const ih = oh * stride - padding + i;
+        if (ih < 0 || ih >= height || owEnd <= owBegin) {
+          memory.fill(dst, 0, <usize>outW << 2);
+        } else {
+          if (owBegin > 0) memory.fill(dst, 0, <usize>owBegin << 2);
+          const src = image + (<usize>(ih * width + owBegin * stride - padding + j) << 2);
+          if (stride == 1) {
+            memory.copy(dst + (<usize>owBegin << 2), src, <usize>(owEnd - owBegin) << 2);
+          } else {
+            for (let ow = owBegin; ow < owEnd; ow++) store<f32>(dst + (<usize>ow << 2), load<f32>(src + (<usize>((ow - owBegin) * stride) << 2)));
+          }
+          if (owEnd < outW) memory.fill(dst + (<usize>owEnd << 2), 0, <usize>(outW - owEnd) << 2);
+        }
+        dst += <usize>outW << 2;
+      }
+    }
+  }
+}
+
+/**
+ * The adjoint of im2col: dx[c][n][ih][iw] += Σ cols entries that im2col copied from there.
+ * Channels [c0, c1) only (threads split the channels, so each writes its own planes of dx).
+ * Sums over (i, j) in increasing order, the same for any split.
+ */
+export function col2im(
+  cols: usize, dx: usize, channels: i32, batch: i32, height: i32, width: i32,
+  kernelH: i32, kernelW: i32, stride: i32, padding: i32, outH: i32, outW: i32, c0: i32, c1: i32,
+): void {
+  const plane = height * width;
+  const outPlane = outH * outW;
+  const rowLength = <usize>(batch * outPlane);
+  for (let c = c0; c < c1; c++) {
+    for (let i = 0; i < kernelH; i++) {
+      for (let j = 0; j < kernelW; j++) {
+        const r = (c * kernelH + i) * kernelW + j;
+        const owBegin = firstInside(padding - j, stride);
+        const owEnd = min(outW, lastInside(width - 1 + padding - j, stride));
+        if (owEnd <= owBegin) continue;
+        let src = cols + ((<usize>r * rowLength) << 2);
+        for (let n = 0; n < batch; n++) {
+          const image = dx + (<usize>((c * batch + n) * plane) << 2);
+          for (let oh = 0; oh < outH; oh++) {
+            const ih = oh * stride - padding + i;
+            if (ih >= 0 && ih < height) {
+              const dst = image + (<usize>(ih * width + owBegin * stride - padding + j) << 2);
+              const from = src + (<usize>owBegin << 2);
+              const count = owEnd - owBegin;
+              if (stride == 1) {
+                let k = 0;
+                for (; k + 4 <= count; k += 4) {
+                  const o = <usize>k << 2;
+                  v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(from + o)));
+                }
+                for (; k < count; k++) {
+                  const o = <usize>k << 2;
+                  store<f32>(dst + o, load<f32>(dst + o) + load<f32>(from + o));
+                }
+              } else {
+                for (let k = 0; k < count; k++) {
+                  const d = dst + (<usize>(k * stride) << 2);
+                  store<f32>(d, load<f32>(d) + load<f32>(from + (<usize>k << 2)));
+                }
+              }
+            }
+            src += <usize>outW << 2;
+          }
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Max pooling over size×size windows moved by `stride`, for planes [p0, p1) of x ([planes, H·W],
+ * planes = channels·batch): out[p][oh][ow] = the window's maximum, argmax[...] = its flat index in
+ * x (the first maximum in row-major window order). Windows lie inside the image (no padding).
+ */
+export function maxPool2d(
+  x: usize, out: usize, argmax: usize, height: i32, width: i32, size: i32, stride: i32, outH: i32, outW: i32, p0: i32, p1: i32,
+): void {
+  const plane = height * width;
+  for (let p = p0; p < p1; p++) {
+    const base = p * plane;
+    let o = <usize>(p * outH * outW);
+    for (let oh = 0; oh < outH; oh++) {
+      for (let ow = 0; ow < outW; ow++) {
+        let best = base + oh * stride * width + ow * stride;
+        let bestValue = load<f32>(x + (<usize>best << 2));
+        for (let i = 0; i < size; i++) {
+          const row = base + (oh * stride + i) * width + ow * stride;
+          for (let j = 0; j < size; j++) {
+            const v = load<f32>(x + (<usize>(row + j) << 2));
+            // NaN propagates (as in PyTorch): a NaN window reports the NaN
+            if (v > bestValue || (v != v && bestValue == bestValue)) { bestValue = v; best = row + j; }
+          }
+        }
+        store<f32>(out + (o << 2), bestValue);
+        store<i32>(argmax + (o << 2), best);
+        o++;
+      }
+    }
+  }
+}
+
+/** dx[argmax[k]] += dy[k] for k in [k0, k1): the gradient reaches each window's maximum. */
+export function maxPool2dBackward(dy: usize, argmax: usize, dx: usize, k0: i32, k1: i32): void {
+  for (let k = k0; k < k1; k++) {
+    const at = dx + (<usize>load<i32>(argmax + (<usize>k << 2)) << 2);
+    store<f32>(at, load<f32>(at) + load<f32>(dy + (<usize>k << 2)));
+  }
+}
+
+/**
+ * out[p][c][r] (+)= x[p][r][c] for each of `planes` planes of rows × cols: a channel-major image
+ * [C, N·HW] becomes feature-major [C·HW, N] with rows = N, cols = HW (flatten), and back.
+ */
+export function transposePlanes(x: usize, out: usize, planes: i32, rows: i32, cols: i32, accumulate: i32): void {
+  const BLOCK = 16;
+  const size = rows * cols;
+  for (let p = 0; p < planes; p++) {
+    const src = x + (<usize>(p * size) << 2);
+    const dst = out + (<usize>(p * size) << 2);
+    for (let r0 = 0; r0 < rows; r0 += BLOCK) {
+      const r1 = min(rows, r0 + BLOCK);
+      for (let c0 = 0; c0 < cols; c0 += BLOCK) {
+        const c1 = min(cols, c0 + BLOCK);
+        for (let r = r0; r < r1; r++) {
+          for (let c = c0; c < c1; c++) {
+            const d = dst + (<usize>(c * rows + r) << 2);
+            const v = load<f32>(src + (<usize>(r * cols + c) << 2));
+            store<f32>(d, accumulate ? load<f32>(d) + v : v);
+          }
+        }
+      }
+    }
+  }
+}
