@@ -3,6 +3,25 @@
 // layout a convolution is one product W[O, C·kh·kw] · cols[C·kh·kw, N·Ho·Wo], its output is
 // channel-major again, and the sparse kernels apply to it unchanged (rows of cols are "features").
 
+// Rows of a convolution's columns are short (an image row), so copies and fills are inlined vector
+// loops: memory.copy and memory.fill call out of the wasm code and cost more than they move here.
+// @ts-ignore: decorator
+@inline
+function copyFloats(dst: usize, src: usize, count: i32): void {
+  let k = 0;
+  for (; k + 4 <= count; k += 4) v128.store(dst + (<usize>k << 2), v128.load(src + (<usize>k << 2)));
+  for (; k < count; k++) store<f32>(dst + (<usize>k << 2), load<f32>(src + (<usize>k << 2)));
+}
+
+// @ts-ignore: decorator
+@inline
+function zeroFloats(dst: usize, count: i32): void {
+  const zero = f32x4.splat(0);
+  let k = 0;
+  for (; k + 4 <= count; k += 4) v128.store(dst + (<usize>k << 2), zero);
+  for (; k < count; k++) store<f32>(dst + (<usize>k << 2), 0);
+}
+
 /** The first output column ow ≥ 0 with ow·stride ≥ offset (offset = padding − j). */
 // @ts-ignore: decorator
 @inline
@@ -42,16 +61,16 @@ export function im2col(
       for (let oh = 0; oh < outH; oh++) {
         const ih = oh * stride - padding + i;
         if (ih < 0 || ih >= height || owEnd <= owBegin) {
-          memory.fill(dst, 0, <usize>outW << 2);
+          zeroFloats(dst, outW);
         } else {
-          if (owBegin > 0) memory.fill(dst, 0, <usize>owBegin << 2);
+          if (owBegin > 0) zeroFloats(dst, owBegin);
           const src = image + (<usize>(ih * width + owBegin * stride - padding + j) << 2);
           if (stride == 1) {
-            memory.copy(dst + (<usize>owBegin << 2), src, <usize>(owEnd - owBegin) << 2);
+            copyFloats(dst + (<usize>owBegin << 2), src, owEnd - owBegin);
           } else {
             for (let ow = owBegin; ow < owEnd; ow++) store<f32>(dst + (<usize>ow << 2), load<f32>(src + (<usize>((ow - owBegin) * stride) << 2)));
           }
-          if (owEnd < outW) memory.fill(dst + (<usize>owEnd << 2), 0, <usize>(outW - owEnd) << 2);
+          if (owEnd < outW) zeroFloats(dst + (<usize>owEnd << 2), outW - owEnd);
         }
         dst += <usize>outW << 2;
       }
@@ -125,15 +144,25 @@ export function maxPool2d(
     const base = p * plane;
     let o = <usize>(p * outH * outW);
     for (let oh = 0; oh < outH; oh++) {
-      for (let ow = 0; ow < outW; ow++) {
+      let ow = 0;
+      // 2×2 windows at stride 2, four at a time: the case of every pooling layer in the paper's nets
+      if (size == 2 && stride == 2) {
+        for (; ow + 4 <= outW; ow += 4) {
+          pool2x2Vector(x, out + (o << 2), argmax + (o << 2), base + 2 * oh * width + 2 * ow, width);
+          o += 4;
+        }
+      }
+      for (; ow < outW; ow++) {
         let best = base + oh * stride * width + ow * stride;
         let bestValue = load<f32>(x + (<usize>best << 2));
         for (let i = 0; i < size; i++) {
           const row = base + (oh * stride + i) * width + ow * stride;
           for (let j = 0; j < size; j++) {
             const v = load<f32>(x + (<usize>(row + j) << 2));
-            // NaN propagates (as in PyTorch): a NaN window reports the NaN
-            if (v > bestValue || (v != v && bestValue == bestValue)) { bestValue = v; best = row + j; }
+            // selects, not branches (activations after ReLU tie often); a NaN takes over and stays, as in PyTorch
+            const take = (v > bestValue) | ((v != v) & (bestValue == bestValue));
+            best = select<i32>(row + j, best, take);
+            bestValue = select<f32>(v, bestValue, take);
           }
         }
         store<f32>(out + (o << 2), bestValue);
@@ -142,6 +171,39 @@ export function maxPool2d(
       }
     }
   }
+}
+
+// Lanes where candidate v replaces the best so far: greater, or a NaN over a number.
+// @ts-ignore: decorator
+@inline
+function firstMaxTakes(v: v128, best: v128): v128 {
+  return v128.or(f32x4.gt(v, best), v128.and(f32x4.ne(v, v), f32x4.eq(best, best)));
+}
+
+// Four adjacent 2×2 windows whose top-left input is element `first`: the same maximum and first
+// argmax (row-major window order, NaN kept) as the scalar loop, from eight floats of each row.
+// @ts-ignore: decorator
+@inline
+function pool2x2Vector(x: usize, out: usize, argmax: usize, first: i32, width: i32): void {
+  const top = x + (<usize>first << 2), bottom = x + (<usize>(first + width) << 2);
+  const t0 = v128.load(top), t1 = v128.load(top, 16), b0 = v128.load(bottom), b1 = v128.load(bottom, 16);
+  const index = i32x4.add(i32x4.splat(first), i32x4(0, 2, 4, 6));
+  let best = v128.shuffle<f32>(t0, t1, 0, 2, 4, 6);
+  let at = index;
+  let v = v128.shuffle<f32>(t0, t1, 1, 3, 5, 7);
+  let take = firstMaxTakes(v, best);
+  best = v128.bitselect(v, best, take);
+  at = v128.bitselect(i32x4.add(index, i32x4.splat(1)), at, take);
+  v = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6);
+  take = firstMaxTakes(v, best);
+  best = v128.bitselect(v, best, take);
+  at = v128.bitselect(i32x4.add(index, i32x4.splat(width)), at, take);
+  v = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
+  take = firstMaxTakes(v, best);
+  best = v128.bitselect(v, best, take);
+  at = v128.bitselect(i32x4.add(index, i32x4.splat(width + 1)), at, take);
+  v128.store(out, best);
+  v128.store(argmax, at);
 }
 
 /** dx[argmax[k]] += dy[k] for k in [k0, k1): the gradient reaches each window's maximum. */

@@ -9,6 +9,7 @@ const NR: i32 = 8; // columns of C per micro-tile
 const KC: i32 = 256; // depth of one packed block: A panel 4 KiB + B panel 8 KiB stay in L1
 const MC: i32 = 128; // rows of A packed at once (128 KiB, L2)
 const NC: i32 = 1024; // columns of B packed at once (1 MiB, L2)
+const DIRECT_ROWS: i32 = 32; // at most this many rows of A: B is read in place, not packed
 
 /** Bytes of scratch space `sgemm` needs at `work` (packed A block, packed B block, edge tile). */
 export function sgemmWorkspaceBytes(): i32 {
@@ -43,25 +44,37 @@ export function sgemmColumns(
   const packedA = work;
   const packedB = work + (<usize>(MC * KC) << 2);
   const tile = packedB + (<usize>(KC * NC) << 2);
+  // With few rows of A, each packed B value would be used by at most DIRECT_ROWS / 4 micro-tiles:
+  // the micro-kernel then reads full 8-column strips of a row-major B where they lie (same sums).
+  const direct = transB == 0 && M <= DIRECT_ROWS;
   for (let jc = n0; jc < n1; jc += NC) {
     const nc = min(NC, n1 - jc);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
       const acc = pc > 0 || accumulate != 0;
       if (transB) packBTransposed(b, K, jc, pc, nc, kc, packedB);
-      else packB(b, N, jc, pc, nc, kc, packedB);
+      else if (!direct) packB(b, N, jc, pc, nc, kc, packedB);
       for (let ic = 0; ic < M; ic += MC) {
         const mc = min(MC, M - ic);
         if (transA) packATransposed(a, M, ic, pc, mc, kc, packedA);
         else packA(a, K, ic, pc, mc, kc, packedA);
         for (let jr = 0; jr < nc; jr += NR) {
           const cols = min(NR, nc - jr);
-          const pb = packedB + (<usize>(jr * kc) << 2);
+          let pb = packedB + (<usize>(jr * kc) << 2);
+          let bStride: usize = NR << 2;
+          if (direct) {
+            if (cols == NR) {
+              pb = b + (<usize>(pc * N + jc + jr) << 2);
+              bStride = <usize>N << 2;
+            } else if (ic == 0) {
+              packB(b, N, jc + jr, pc, cols, kc, packedB + (<usize>(jr * kc) << 2)); // the edge strip, zero-padded
+            }
+          }
           for (let ir = 0; ir < mc; ir += MR) {
             const rows = min(MR, mc - ir);
             const pa = packedA + (<usize>(ir * kc) << 2);
             const cPtr = c + (<usize>((ic + ir) * N + jc + jr) << 2);
-            microKernel(pa, pb, kc, cPtr, N, rows, cols, acc, tile);
+            microKernel(pa, pb, bStride, kc, cPtr, N, rows, cols, acc, tile);
           }
         }
       }
@@ -217,7 +230,7 @@ function packATransposed(a: usize, M: i32, ic: i32, pc: i32, mc: i32, kc: i32, d
 // One 4×8 tile of C from a packed A panel (kc×4) and a packed B panel (kc×8).
 // Full tiles go straight to C; edge tiles go through `tile` so nothing outside C is touched.
 function microKernel(
-  pa: usize, pb: usize, kc: i32, c: usize, ldc: i32, rows: i32, cols: i32, accumulate: bool, tile: usize,
+  pa: usize, pb: usize, bStride: usize, kc: i32, c: usize, ldc: i32, rows: i32, cols: i32, accumulate: bool, tile: usize,
 ): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
@@ -235,7 +248,7 @@ function microKernel(
     a = v128.load32_splat(pa, 12);
     c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
     pa += 16;
-    pb += 32;
+    pb += bStride;
   }
   const ldcBytes = <usize>ldc << 2;
   if (rows == MR && cols == NR) {
@@ -266,4 +279,72 @@ function microKernel(
       store<f32>(d, accumulate ? load<f32>(d) + v : v);
     }
   }
+}
+
+/**
+ * C[M×N] (+)= A[M×K] · B[N×K]ᵀ as dot products of rows (both contiguous along K), for columns
+ * [n0, n1): the shape of a convolution's weight gradient (few outputs, long sums over the batch's
+ * pixels), where packing would cost as much as the products. Two rows of A by four of B at a time.
+ */
+export function sgemmDot(M: i32, N: i32, K: i32, a: usize, b: usize, c: usize, accumulate: i32, n0: i32, n1: i32): void {
+  // depth in blocks, so the rows' blocks stay in L2 while every pair of them is summed
+  for (let k0 = 0; k0 < K; k0 += DOT_BLOCK) {
+    dotBlock(M, N, K, a, b, c, accumulate != 0 || k0 > 0 ? 1 : 0, n0, n1, k0, min(K, k0 + DOT_BLOCK));
+  }
+}
+
+const DOT_BLOCK: i32 = 1024;
+
+// C[i][j] (+)= Σ_{k0 ≤ k < k1} A[i][k] · B[j][k] for j in [n0, n1).
+function dotBlock(M: i32, N: i32, K: i32, a: usize, b: usize, c: usize, accumulate: i32, n0: i32, n1: i32, k0: i32, k1: i32): void {
+  const kv = k0 + (((k1 - k0) >> 2) << 2);
+  const rowBytes = <usize>K << 2;
+  let i = 0;
+  for (; i + 2 <= M; i += 2) {
+    const a0 = a + <usize>i * rowBytes, a1 = a0 + rowBytes;
+    let j = n0;
+    for (; j + 4 <= n1; j += 4) {
+      const b0 = b + <usize>j * rowBytes, b1 = b0 + rowBytes, b2 = b1 + rowBytes, b3 = b2 + rowBytes;
+      let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s02 = f32x4.splat(0), s03 = f32x4.splat(0);
+      let s10 = f32x4.splat(0), s11 = f32x4.splat(0), s12 = f32x4.splat(0), s13 = f32x4.splat(0);
+      for (let k = k0; k < kv; k += 4) {
+        const o = <usize>k << 2;
+        const x0 = v128.load(a0 + o), x1 = v128.load(a1 + o);
+        let y = v128.load(b0 + o); s00 = madd(x0, y, s00); s10 = madd(x1, y, s10);
+        y = v128.load(b1 + o); s01 = madd(x0, y, s01); s11 = madd(x1, y, s11);
+        y = v128.load(b2 + o); s02 = madd(x0, y, s02); s12 = madd(x1, y, s12);
+        y = v128.load(b3 + o); s03 = madd(x0, y, s03); s13 = madd(x1, y, s13);
+      }
+      const r0 = c + (<usize>(i * N + j) << 2), r1 = r0 + (<usize>N << 2);
+      storeDot(r0, s00, a0, b0, kv, k1, accumulate); storeDot(r0 + 4, s01, a0, b1, kv, k1, accumulate);
+      storeDot(r0 + 8, s02, a0, b2, kv, k1, accumulate); storeDot(r0 + 12, s03, a0, b3, kv, k1, accumulate);
+      storeDot(r1, s10, a1, b0, kv, k1, accumulate); storeDot(r1 + 4, s11, a1, b1, kv, k1, accumulate);
+      storeDot(r1 + 8, s12, a1, b2, kv, k1, accumulate); storeDot(r1 + 12, s13, a1, b3, kv, k1, accumulate);
+    }
+    for (; j < n1; j++) {
+      dotOne(a0, b + <usize>j * rowBytes, k0, kv, k1, c + (<usize>(i * N + j) << 2), accumulate);
+      dotOne(a1, b + <usize>j * rowBytes, k0, kv, k1, c + (<usize>((i + 1) * N + j) << 2), accumulate);
+    }
+  }
+  for (; i < M; i++) {
+    for (let j = n0; j < n1; j++) dotOne(a + <usize>i * rowBytes, b + <usize>j * rowBytes, k0, kv, k1, c + (<usize>(i * N + j) << 2), accumulate);
+  }
+}
+
+// One dot of rows x and y (the vector part already summed in s when given), plus the scalar tail.
+// @ts-ignore: decorator
+@inline
+function storeDot(at: usize, s: v128, x: usize, y: usize, kv: i32, K: i32, accumulate: i32): void {
+  const h = f32x4.add(s, v128.shuffle<f32>(s, s, 2, 3, 0, 1));
+  let sum = f32x4.extract_lane(h, 0) + f32x4.extract_lane(h, 1);
+  for (let k = kv; k < K; k++) sum += load<f32>(x + (<usize>k << 2)) * load<f32>(y + (<usize>k << 2));
+  store<f32>(at, accumulate ? load<f32>(at) + sum : sum);
+}
+
+// @ts-ignore: decorator
+@inline
+function dotOne(x: usize, y: usize, k0: i32, kv: i32, k1: i32, at: usize, accumulate: i32): void {
+  let s = f32x4.splat(0);
+  for (let k = k0; k < kv; k += 4) s = madd(v128.load(x + (<usize>k << 2)), v128.load(y + (<usize>k << 2)), s);
+  storeDot(at, s, x, y, kv, k1, accumulate);
 }

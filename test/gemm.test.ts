@@ -55,3 +55,24 @@ describe("sgemm against a float64 reference", () => {
     }
   });
 });
+
+describe("engine.gemm's dot-product path (small A·Bᵀ outputs over a long depth: convolution weight gradients)", () => {
+  const rng = new Random(43);
+  for (const [m, k, n] of [[6, 3000, 25], [7, 1027, 13], [1, 600, 1], [16, 3840, 150], [2, 513, 4]] as [number, number, number][]) {
+    it(`A·Bᵀ ${m}×${k}×${n}`, () => {
+      const e = engine();
+      const a = randomArray(rng, m * k), b = randomArray(rng, k * n), c0 = randomArray(rng, m * n);
+      const ref = referenceGemm(false, true, m, n, k, a, b);
+      const pa = e.allocator.alloc(a.length * 4), pb = e.allocator.alloc(b.length * 4), pc = e.allocator.alloc(m * n * 4);
+      e.f32(pa, a.length).set(a);
+      e.f32(pb, b.length).set(b);
+      e.f32(pc, m * n).fill(Number.NaN);
+      e.gemm(0, 1, m, n, k, pa, pb, pc, 0);
+      expect(maxRelError(e.f32(pc, m * n), ref)).toBeLessThan(2e-6 * Math.sqrt(k) + 1e-6);
+      e.f32(pc, m * n).set(c0);
+      e.gemm(0, 1, m, n, k, pa, pb, pc, 1);
+      expect(maxRelError(e.f32(pc, m * n), ref.map((v, i) => v + c0[i]))).toBeLessThan(2e-6 * Math.sqrt(k) + 1e-6);
+      [pa, pb, pc].forEach((p, i) => e.allocator.release(p, [a.length, b.length, m * n][i] * 4));
+    });
+  }
+});

@@ -14,6 +14,9 @@ const MAXIMUM_PAGES = 32768; // 2 GiB
  * surviving weights and fc2's sparse products now split); 200k and 100k were no faster.
  */
 const PARALLEL_FLOPS = 400_000;
+/** A·Bᵀ with at most this many outputs and at least this depth runs as row dot products (see sgemmDot). */
+const DOT_OUTPUTS = 4096;
+const DOT_DEPTH = 512;
 
 export interface EngineOptions {
   /** Force the plain-SIMD or relaxed-SIMD binary; the default picks relaxed SIMD where it validates. */
@@ -113,6 +116,11 @@ export class Engine {
 
   /** C = op(A)·op(B) (or += when accumulating), split by columns across the threads. */
   gemm(transA: number, transB: number, m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number): void {
+    if (!transA && transB && m * n <= DOT_OUTPUTS && k >= DOT_DEPTH) {
+      // a small output summed over a long depth (a convolution's weight gradient): dot products, no packing
+      this.parallel("sgemmDot", n, 4, 2 * m * n * k, (n0, n1) => [m, n, k, a, b, c, accumulate, n0, n1]);
+      return;
+    }
     const parts = this.pool ? Math.min(this.threads, Math.floor(n / 8)) : 1;
     if (parts < 2 || 2 * m * n * k < PARALLEL_FLOPS) {
       this.kernels.sgemm(transA, transB, m, n, k, a, b, c, accumulate, this.gemmWork);

@@ -12,6 +12,7 @@ export interface KernelExports {
     a: number, b: number, c: number, accumulate: number, work: number): void;
   sgemmColumns(transA: number, transB: number, m: number, n: number, k: number,
     a: number, b: number, c: number, accumulate: number, work: number, n0: number, n1: number): void;
+  sgemmDot(m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number, n0: number, n1: number): void;
   add(a: number, b: number, out: number, n: number): void;
   axpy(alpha: number, src: number, dst: number, n: number): void;
   scale(alpha: number, x: number, out: number, n: number): void;
