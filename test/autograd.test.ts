@@ -3,6 +3,7 @@ import {
   add, crossEntropy, engine, matmul, mean, mul, noGrad, ready, relu, scale, sum, tensor, tidy, type Tensor,
 } from "../src/index.js";
 import { addPerRow, transpose } from "../src/autograd/ops.js";
+import { channelsToFeatures, im2col, maxPool2d, windowOutput, type WindowGeometry } from "../src/autograd/image-ops.js";
 import { Random } from "../src/random.js";
 import { maxRelError, numericGradient, randomArray } from "./helpers.js";
 
@@ -114,6 +115,122 @@ describe("every op: forward against float64, gradient against finite differences
       }, rng);
     });
   }
+
+  // images are channel-major, x[c][n][h][w]; every case below is in float64 with plain loops
+  interface ConvCase { c: number; n: number; h: number; w: number; o: number; k: number; stride: number; padding: number }
+  const convCases: ConvCase[] = [
+    { c: 2, n: 3, h: 5, w: 7, o: 3, k: 3, stride: 1, padding: 1 }, // odd sizes, 'same' padding
+    { c: 1, n: 1, h: 4, w: 4, o: 2, k: 1, stride: 1, padding: 0 }, // kernel 1, batch 1
+    { c: 3, n: 2, h: 7, w: 6, o: 2, k: 3, stride: 2, padding: 1 }, // stride 2 with padding
+    { c: 2, n: 2, h: 6, w: 5, o: 4, k: 2, stride: 2, padding: 0 }, // even kernel, stride 2
+    { c: 1, n: 1, h: 5, w: 5, o: 1, k: 5, stride: 1, padding: 2 }, // kernel as large as the image
+  ];
+  const geometry = (t: ConvCase): WindowGeometry => ({ channels: t.c, height: t.h, width: t.w, kernelH: t.k, kernelW: t.k, stride: t.stride, padding: t.padding });
+  /** Calls visit(row, column, input index or -1 for padding) for every entry of the im2col matrix. */
+  const eachColumn = (t: ConvCase, visit: (row: number, col: number, at: number) => void): void => {
+    const { outH, outW } = windowOutput(geometry(t));
+    for (let ch = 0; ch < t.c; ch++) for (let i = 0; i < t.k; i++) for (let j = 0; j < t.k; j++) {
+      const row = (ch * t.k + i) * t.k + j;
+      for (let n = 0; n < t.n; n++) for (let oh = 0; oh < outH; oh++) for (let ow = 0; ow < outW; ow++) {
+        const ih = oh * t.stride - t.padding + i, iw = ow * t.stride - t.padding + j;
+        const inside = ih >= 0 && ih < t.h && iw >= 0 && iw < t.w;
+        visit(row, (n * outH + oh) * outW + ow, inside ? ((ch * t.n + n) * t.h + ih) * t.w + iw : -1);
+      }
+    }
+  };
+
+  for (const t of convCases) {
+    const { outH, outW } = windowOutput(geometry(t));
+    const rows = t.c * t.k * t.k, cols = t.n * outH * outW;
+    it(`im2col ${JSON.stringify(t)}`, () => {
+      const r = proj(rows * cols);
+      checkOp({
+        name: "im2col",
+        shapes: [[t.c, t.n * t.h * t.w]],
+        forward: ([x]) => sum(mul(im2col(x, t.n, geometry(t)), tensor(Float32Array.from(r), [rows, cols]))),
+        reference: ([x]) => { let s = 0; eachColumn(t, (row, col, at) => { if (at >= 0) s += x[at] * r[row * cols + col]; }); return s; },
+        formula: ([x]) => { const d = new Float64Array(x.length); eachColumn(t, (row, col, at) => { if (at >= 0) d[at] += r[row * cols + col]; }); return [d]; },
+      }, rng);
+    });
+
+    it(`conv2d as W · im2col(x) + b ${JSON.stringify(t)}`, () => {
+      const r = proj(t.o * cols);
+      // a direct convolution, written without im2col
+      const conv = (x: Float64Array, w: Float64Array, b: Float64Array, visit: (o: number, col: number, wAt: number, xAt: number) => void): void => {
+        for (let o = 0; o < t.o; o++) for (let n = 0; n < t.n; n++) for (let oh = 0; oh < outH; oh++) for (let ow = 0; ow < outW; ow++) {
+          const col = (n * outH + oh) * outW + ow;
+          for (let ch = 0; ch < t.c; ch++) for (let i = 0; i < t.k; i++) for (let j = 0; j < t.k; j++) {
+            const ih = oh * t.stride - t.padding + i, iw = ow * t.stride - t.padding + j;
+            if (ih >= 0 && ih < t.h && iw >= 0 && iw < t.w) visit(o, col, ((o * t.c + ch) * t.k + i) * t.k + j, ((ch * t.n + n) * t.h + ih) * t.w + iw);
+          }
+        }
+        void x; void w; void b;
+      };
+      checkOp({
+        name: "conv2d",
+        shapes: [[t.c, t.n * t.h * t.w], [t.o, rows], [t.o]],
+        forward: ([x, w, b]) => sum(mul(addPerRow(matmul(w, im2col(x, t.n, geometry(t))), b), tensor(Float32Array.from(r), [t.o, cols]))),
+        reference: ([x, w, b]) => {
+          const y = new Float64Array(t.o * cols);
+          for (let o = 0; o < t.o; o++) for (let col = 0; col < cols; col++) y[o * cols + col] = b[o];
+          conv(x, w, b, (o, col, wAt, xAt) => (y[o * cols + col] += w[wAt] * x[xAt]));
+          return y.reduce((s, v, i) => s + v * r[i], 0);
+        },
+        formula: ([x, w, b]) => {
+          const dx = new Float64Array(x.length), dw = new Float64Array(w.length), db = new Float64Array(b.length);
+          for (let o = 0; o < t.o; o++) for (let col = 0; col < cols; col++) db[o] += r[o * cols + col];
+          conv(x, w, b, (o, col, wAt, xAt) => { dx[xAt] += w[wAt] * r[o * cols + col]; dw[wAt] += x[xAt] * r[o * cols + col]; });
+          return [dx, dw, db];
+        },
+      }, rng);
+    });
+  }
+
+  for (const t of [
+    { c: 2, n: 3, h: 4, w: 8, size: 2, stride: 2 }, // four windows at a time
+    { c: 1, n: 1, h: 5, w: 7, size: 2, stride: 2 }, // odd sizes: the last row and column are dropped
+    { c: 2, n: 1, h: 6, w: 6, size: 3, stride: 2 }, // overlapping windows
+    { c: 1, n: 2, h: 3, w: 3, size: 2, stride: 1 },
+  ]) {
+    it(`maxPool2d ${JSON.stringify(t)}`, () => {
+      const { outH, outW } = windowOutput({ channels: t.c, height: t.h, width: t.w, kernelH: t.size, kernelW: t.size, stride: t.stride, padding: 0 });
+      const outSize = t.c * t.n * outH * outW;
+      const r = proj(outSize);
+      const argmaxes = (x: Float64Array): number[] => {
+        const at: number[] = [];
+        for (let p = 0; p < t.c * t.n; p++) for (let oh = 0; oh < outH; oh++) for (let ow = 0; ow < outW; ow++) {
+          let best = -1;
+          for (let i = 0; i < t.size; i++) for (let j = 0; j < t.size; j++) {
+            const k = p * t.h * t.w + (oh * t.stride + i) * t.w + ow * t.stride + j;
+            if (best < 0 || x[k] > x[best]) best = k;
+          }
+          at.push(best);
+        }
+        return at;
+      };
+      checkOp({
+        name: "maxPool2d",
+        shapes: [[t.c, t.n * t.h * t.w]],
+        forward: ([x]) => sum(mul(maxPool2d(x, t.c, t.n, t.h, t.w, t.size, t.stride), tensor(Float32Array.from(r), [t.c, t.n * outH * outW]))),
+        reference: ([x]) => argmaxes(x).reduce((s, at, q) => s + x[at] * r[q], 0),
+        formula: ([x]) => { const d = new Float64Array(x.length); argmaxes(x).forEach((at, q) => (d[at] += r[q])); return [d]; },
+      }, rng);
+    });
+  }
+
+  it("flatten (channel-major images to feature-major vectors)", () => {
+    const [c, n, plane] = [3, 4, 5];
+    const r = proj(c * n * plane);
+    // feature c·plane + p of example n
+    const at = (ch: number, e: number, p: number): number => (ch * n + e) * plane + p;
+    checkOp({
+      name: "channelsToFeatures",
+      shapes: [[c, n * plane]],
+      forward: ([x]) => sum(mul(channelsToFeatures(x, n), tensor(Float32Array.from(r), [c * plane, n]))),
+      reference: ([x]) => { let s = 0; for (let ch = 0; ch < c; ch++) for (let e = 0; e < n; e++) for (let p = 0; p < plane; p++) s += x[at(ch, e, p)] * r[(ch * plane + p) * n + e]; return s; },
+      formula: () => { const d = new Float64Array(c * n * plane); for (let ch = 0; ch < c; ch++) for (let e = 0; e < n; e++) for (let p = 0; p < plane; p++) d[at(ch, e, p)] = r[(ch * plane + p) * n + e]; return [d]; },
+    }, rng);
+  });
 
   it("transpose", () => {
     const r = proj(12);
