@@ -63,6 +63,7 @@ $("controls").addEventListener("submit", (event) => {
   const number = (id: string): number => Number(($(id) as HTMLInputElement).value);
   const request: StartSearch = {
     type: "start",
+    model: ($("model") as HTMLSelectElement).value,
     rounds: number("rounds"),
     rate: number("rate"),
     iterations: number("iterations"),

@@ -1,6 +1,8 @@
 // What the page and the search worker say to each other.
 export interface StartSearch {
   type: "start";
+  /** A model of the registry (lenet-300-100 or lenet-5 on the page). */
+  model: string;
   rounds: number;
   rate: number;
   iterations: number;

@@ -1,7 +1,7 @@
 // The lottery search, off the page's thread: loads the MNIST subset (IDX files served beside
 // the page), runs findTicket and reports progress. The page stops a run by terminating this worker.
 import {
-  LENET_300_100, PAPER_TRAINING, Random, allExamples, datasetFromIdx, findTicket, paperRates, ready, splitValidation,
+  PAPER_TRAINING, Random, allExamples, datasetFromIdx, findTicket, namedModel, paperRates, ready, splitValidation,
 } from "../src/index.js";
 import type { FromWorker, StartSearch } from "./messages.js";
 
@@ -25,12 +25,17 @@ async function run(request: StartSearch): Promise<void> {
   const { train, validation } = splitValidation(trainFile, 1000, new Random(0, 2));
   const total = request.iterations * (1 + request.rounds * (1 + request.controls.length));
   post({ type: "started", variant: engine.variant, total, trainExamples: train.indices.length });
+  const model = namedModel(request.model);
+  if (!model) throw new Error(`unknown model ${request.model}`);
+  const spec = model.spec(trainFile.shape, trainFile.classes);
   const state = await findTicket({ train, validation, test: allExamples(test) }, {
-    spec: LENET_300_100,
-    train: { ...PAPER_TRAINING, iterations: request.iterations, evalEvery: request.evalEvery, testCurve: false },
+    spec,
+    model: model.name,
+    train: { ...PAPER_TRAINING, lr: model.protocol.lr, iterations: request.iterations, evalEvery: request.evalEvery, testCurve: false },
     seed: 0,
     strategy: "layerwise",
-    layerRates: paperRates(LENET_300_100, request.rate, request.rate / 2),
+    // the page's rate is the hidden layers'; the output layer and convolutions lose half as much, as in the paper
+    layerRates: paperRates(spec, request.rate, request.rate / 2, request.rate / 2),
     globalRate: request.rate,
     rounds: request.rounds,
     rewind: 0,

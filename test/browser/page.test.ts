@@ -64,6 +64,23 @@ describe("the web page", () => {
     expect(errors).toEqual([]);
   });
 
+  it("runs a convolutional network (LeNet-5) from the model picker", async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (e) => errors.push(e.message));
+    await page.goto(url);
+    await page.selectOption("#model", "lenet-5");
+    await page.fill("#rounds", "1");
+    await page.fill("#iterations", "200");
+    await page.fill("#eval-every", "100");
+    await page.click("#start");
+    await page.waitForSelector("body[data-state='done']", { timeout: 240_000 });
+    const accuracies = await page.$$eval("#results tbody tr", (trs) => trs.map((tr) => Number((tr as HTMLElement).dataset.accuracy)));
+    expect(accuracies.length).toBe(3);
+    for (const a of accuracies) expect(a).toBeGreaterThan(0.7);
+    expect(errors).toEqual([]);
+  });
+
   it("can stop a run", async () => {
     const page = await browser.newPage();
     await page.goto(url);
