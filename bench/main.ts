@@ -7,6 +7,7 @@ import { benchSelect, printSelect } from "./select.js";
 import { benchTrain, printTrain } from "./train.js";
 import { benchSparse, printSparse } from "./sparse.js";
 import { benchAccuracy, printAccuracy } from "./accuracy.js";
+import { benchConv, printConv } from "./conv.js";
 
 type Bench = { run: () => Record<string, unknown> | Promise<Record<string, unknown>>; print: (r: never) => void };
 
@@ -16,6 +17,7 @@ const benches: Record<string, Bench> = {
   train: { run: () => benchTrain({ iterations: numberFlag("--iterations") }), print: printTrain },
   sparse: { run: () => benchSparse({ iterations: numberFlag("--iterations") }), print: printSparse },
   accuracy: { run: () => benchAccuracy({ iterations: numberFlag("--iterations") }), print: printAccuracy },
+  conv: { run: () => benchConv({ iterations: numberFlag("--iterations") }), print: printConv },
 };
 
 const args = process.argv.slice(2);
