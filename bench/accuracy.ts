@@ -17,7 +17,12 @@ export function benchAccuracy(options: { iterations?: number } = {}): Record<str
 
 export function printAccuracy(r: ReturnType<typeof benchAccuracy>): void {
   const runs = r.runs as { seed: number; earlyStopIteration: number; earlyStopTestAccuracy: number; finalTestAccuracy: number }[];
-  printTable(`dense LeNet-300-100, paper settings, ${r.iterations} iterations`, ["seed", "early-stop iteration", "test acc at early stop", "final test acc"],
-    runs.map((x) => [x.seed, x.earlyStopIteration, `${(x.earlyStopTestAccuracy * 100).toFixed(2)}%`, `${(x.finalTestAccuracy * 100).toFixed(2)}%`]));
-  console.log(`mean test accuracy at early stop ${((r.meanEarlyStopTestAccuracy as number) * 100).toFixed(2)}% — target ${r.target}: ${r.pass ? "met" : "NOT met"}`);
+  printTable(
+    `dense LeNet-300-100, paper settings, ${r.iterations} iterations`,
+    ["seed", "early-stop iteration", "test acc at early stop", "final test acc"],
+    runs.map((x) => [x.seed, x.earlyStopIteration, `${(x.earlyStopTestAccuracy * 100).toFixed(2)}%`, `${(x.finalTestAccuracy * 100).toFixed(2)}%`]),
+  );
+  console.log(
+    `mean test accuracy at early stop ${((r.meanEarlyStopTestAccuracy as number) * 100).toFixed(2)}% — target ${r.target}: ${r.pass ? "met" : "NOT met"}`,
+  );
 }

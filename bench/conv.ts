@@ -3,15 +3,23 @@
 // 28×28×1 and 32×32×3 inputs, batch 60, next to the SIMD peak measured in the same run; then
 // training steps/s of LeNet-5 and Conv-2 on MNIST (the real `ticket train`), with PyTorch CPU and
 // TensorFlow.js measured in the same run where they are installed.
-import { engine } from "../src/index.js";
+
 import { windowOutput } from "../src/autograd/image-ops.js";
+import { engine } from "../src/index.js";
 import { loadMnistDir } from "../src/node/mnist-files.js";
 import { Random } from "../src/random.js";
 import { printTable, runTicket, time } from "./harness.js";
 import { pytorchAvailable, runPytorch } from "./peers/pytorch.js";
 import { initTfjsWasm, tfjsLenet5Training } from "./peers/tfjs.js";
 
-interface Layer { label: string; c: number; o: number; size: number; k: number; padding: number }
+interface Layer {
+  label: string;
+  c: number;
+  o: number;
+  size: number;
+  k: number;
+  padding: number;
+}
 
 const BATCH = 60;
 const layers: Layer[] = [
@@ -30,7 +38,9 @@ function layerSpeed(l: Layer, rng: Random): Record<string, number | string> {
   const e = engine();
   const g = { channels: l.c, height: l.size, width: l.size, kernelH: l.k, kernelW: l.k, stride: 1, padding: l.padding };
   const { outH, outW } = windowOutput(g);
-  const rows = l.c * l.k * l.k, cols = BATCH * outH * outW, inputSize = l.c * BATCH * l.size * l.size;
+  const rows = l.c * l.k * l.k,
+    cols = BATCH * outH * outW,
+    inputSize = l.c * BATCH * l.size * l.size;
   const block = (n: number): number => {
     const p = e.allocator.alloc(4 * n);
     e.f32(p, n).set(Float32Array.from({ length: n }, () => rng.uniform() - 0.5));
@@ -49,15 +59,36 @@ function layerSpeed(l: Layer, rng: Random): Record<string, number | string> {
     e.parallel("col2im", l.c, 1, rows * cols, (c0, c1) => [dcols, dx, ...geometry, c0, c1]);
   });
   const weightGradient = time(() => e.gemm(0, 1, l.o, rows, cols, dy, colsBlock, dw, 0));
-  [x, w, colsBlock, y, dy, dx, dcols, dw].forEach((p, i) => e.allocator.release(p, 4 * [inputSize, l.o * rows, rows * cols, l.o * cols, l.o * cols, inputSize, rows * cols, l.o * rows][i]));
+  [x, w, colsBlock, y, dy, dx, dcols, dw].forEach((p, i) =>
+    e.allocator.release(p, 4 * [inputSize, l.o * rows, rows * cols, l.o * cols, l.o * cols, inputSize, rows * cols, l.o * rows][i]),
+  );
   return {
-    layer: l.label, product: `${l.o}×${rows}×${cols}`,
-    forwardGflops: flops / forward.medianMs / 1e6, inputGradientGflops: flops / inputGradient.medianMs / 1e6, weightGradientGflops: flops / weightGradient.medianMs / 1e6,
+    layer: l.label,
+    product: `${l.o}×${rows}×${cols}`,
+    forwardGflops: flops / forward.medianMs / 1e6,
+    inputGradientGflops: flops / inputGradient.medianMs / 1e6,
+    weightGradientGflops: flops / weightGradient.medianMs / 1e6,
   };
 }
 
 function ourTraining(model: string, iterations: number): Record<string, any> {
-  const r = runTicket(["train", "--model", model, "--iterations", String(iterations), "--eval-every", String(iterations), "--validation", "120", "--no-test-curve", "--threads", "1"], "result.json");
+  const r = runTicket(
+    [
+      "train",
+      "--model",
+      model,
+      "--iterations",
+      String(iterations),
+      "--eval-every",
+      String(iterations),
+      "--validation",
+      "120",
+      "--no-test-curve",
+      "--threads",
+      "1",
+    ],
+    "result.json",
+  );
   return { model, iterations, variant: r.engine.variant, stepsPerSecond: r.timing.stepsPerSecond, peakRssMB: r.timing.peakRssMB };
 }
 
@@ -68,7 +99,12 @@ export async function benchConv(options: { iterations?: number } = {}): Promise<
   const rng = new Random(1);
   const layerRows = layers.map((l) => {
     const r = layerSpeed(l, rng);
-    return { ...r, forwardOfPeak: (r.forwardGflops as number) / peakGflops, inputGradientOfPeak: (r.inputGradientGflops as number) / peakGflops, weightGradientOfPeak: (r.weightGradientGflops as number) / peakGflops };
+    return {
+      ...r,
+      forwardOfPeak: (r.forwardGflops as number) / peakGflops,
+      inputGradientOfPeak: (r.inputGradientGflops as number) / peakGflops,
+      weightGradientOfPeak: (r.weightGradientGflops as number) / peakGflops,
+    };
   });
   const lenetIterations = options.iterations ?? 1000;
   const conv2Iterations = Math.max(10, Math.round(lenetIterations / 25));
@@ -78,7 +114,13 @@ export async function benchConv(options: { iterations?: number } = {}): Promise<
   if (torch.ok) {
     for (const t of training) {
       const p = runPytorch({ kind: "train", model: t.model, threads: 1, iterations: t.iterations, lr: 1.2e-3 });
-      peers.push({ name: `PyTorch ${torch.version} CPU (1 thread)`, model: t.model, stepsPerSecond: p.steps_per_second, oursOverPeer: t.stepsPerSecond / p.steps_per_second, blas: p.blas });
+      peers.push({
+        name: `PyTorch ${torch.version} CPU (1 thread)`,
+        model: t.model,
+        stepsPerSecond: p.steps_per_second,
+        oursOverPeer: t.stepsPerSecond / p.steps_per_second,
+        blas: p.blas,
+      });
     }
   }
   await initTfjsWasm();
@@ -93,18 +135,42 @@ export async function benchConv(options: { iterations?: number } = {}): Promise<
   const labels = Int32Array.from(train.labels.subarray(0, n));
   for (const backend of ["wasm", "cpu"] as const) {
     const t = await tfjsLenet5Training(backend, images, labels, BATCH, backend === "cpu" ? 10 : 50);
-    peers.push({ name: `TensorFlow.js ${backend} (1 thread)`, model: "lenet-5", ...t, ...(t.stepsPerSecond ? { oursOverPeer: training[0].stepsPerSecond / t.stepsPerSecond } : {}) });
+    peers.push({
+      name: `TensorFlow.js ${backend} (1 thread)`,
+      model: "lenet-5",
+      ...t,
+      ...(t.stepsPerSecond ? { oursOverPeer: training[0].stepsPerSecond / t.stepsPerSecond } : {}),
+    });
   }
   return { benchmark: "conv", batch: BATCH, simdPeakGflops: peakGflops, layers: layerRows, training, peers, ...(torch.ok ? {} : { pytorchNote: torch.note }) };
 }
 
 export function printConv(r: Awaited<ReturnType<typeof benchConv>>): void {
   const pct = (v: number): string => `${(100 * v).toFixed(0)}%`;
-  printTable(`conv2d layers, batch ${r.batch}: GFLOP/s (and share of the SIMD peak, ${(r.simdPeakGflops as number).toFixed(1)} GFLOP/s in this run)`,
+  printTable(
+    `conv2d layers, batch ${r.batch}: GFLOP/s (and share of the SIMD peak, ${(r.simdPeakGflops as number).toFixed(1)} GFLOP/s in this run)`,
     ["layer", "O×(C·k·k)×(N·Ho·Wo)", "forward", "input gradient", "weight gradient"],
-    (r.layers as Record<string, any>[]).map((l) => [l.layer, l.product, `${l.forwardGflops.toFixed(1)} (${pct(l.forwardOfPeak)})`, `${l.inputGradientGflops.toFixed(1)} (${pct(l.inputGradientOfPeak)})`, `${l.weightGradientGflops.toFixed(1)} (${pct(l.weightGradientOfPeak)})`]));
-  const rows: (string | number)[][] = (r.training as Record<string, any>[]).map((t) => [`winning-ticket (wasm ${t.variant}, 1 thread)`, t.model, t.stepsPerSecond.toFixed(1), "—"]);
-  for (const p of r.peers as Record<string, any>[]) rows.push([p.name, p.model, p.stepsPerSecond ? p.stepsPerSecond.toFixed(1) : `cannot train: ${p.error}`, p.oursOverPeer ? `${p.oursOverPeer.toFixed(2)}×` : "—"]);
+    (r.layers as Record<string, any>[]).map((l) => [
+      l.layer,
+      l.product,
+      `${l.forwardGflops.toFixed(1)} (${pct(l.forwardOfPeak)})`,
+      `${l.inputGradientGflops.toFixed(1)} (${pct(l.inputGradientOfPeak)})`,
+      `${l.weightGradientGflops.toFixed(1)} (${pct(l.weightGradientOfPeak)})`,
+    ]),
+  );
+  const rows: (string | number)[][] = (r.training as Record<string, any>[]).map((t) => [
+    `winning-ticket (wasm ${t.variant}, 1 thread)`,
+    t.model,
+    t.stepsPerSecond.toFixed(1),
+    "—",
+  ]);
+  for (const p of r.peers as Record<string, any>[])
+    rows.push([
+      p.name,
+      p.model,
+      p.stepsPerSecond ? p.stepsPerSecond.toFixed(1) : `cannot train: ${p.error}`,
+      p.oursOverPeer ? `${p.oursOverPeer.toFixed(2)}×` : "—",
+    ]);
   printTable("Training on MNIST, batch 60, Adam (steps/s; ours over the peer's)", ["", "model", "steps/s", "ours / peer"], rows);
   if (r.pytorchNote) console.log(`\n${r.pytorchNote}`);
 }

@@ -5,7 +5,14 @@ import { Random } from "../src/random.js";
 import { printTable, time } from "./harness.js";
 import { initTfjsWasm, tfjsMatmulMs } from "./peers/tfjs.js";
 
-interface Case { label: string; m: number; k: number; n: number; transA: boolean; transB: boolean }
+interface Case {
+  label: string;
+  m: number;
+  k: number;
+  n: number;
+  transA: boolean;
+  transB: boolean;
+}
 
 const cases: Case[] = [
   { label: "fc1 forward (A·B)", m: 60, k: 784, n: 300, transA: false, transB: false },
@@ -43,7 +50,9 @@ export async function benchGemm(): Promise<Record<string, unknown>> {
     const flops = 2 * c.m * c.n * c.k;
     const a = Float32Array.from({ length: c.m * c.k }, () => rng.uniform() - 0.5);
     const b = Float32Array.from({ length: c.k * c.n }, () => rng.uniform() - 0.5);
-    const pa = e.allocator.alloc(a.length * 4), pb = e.allocator.alloc(b.length * 4), pc = e.allocator.alloc(c.m * c.n * 4);
+    const pa = e.allocator.alloc(a.length * 4),
+      pb = e.allocator.alloc(b.length * 4),
+      pc = e.allocator.alloc(c.m * c.n * 4);
     e.f32(pa, a.length).set(a);
     e.f32(pb, b.length).set(b);
     const wasm = time(() => e.kernels.sgemm(c.transA ? 1 : 0, c.transB ? 1 : 0, c.m, c.n, c.k, pa, pb, pc, 0, e.gemmWork), { runs: 9 });
@@ -56,8 +65,15 @@ export async function benchGemm(): Promise<Record<string, unknown>> {
     const wasmGflops = flops / wasm.medianMs / 1e6;
     const jsGflops = flops / js.medianMs / 1e6;
     return {
-      label: c.label, shape: `${c.m}×${c.k}×${c.n}`, layout: `${c.transA ? "Aᵀ" : "A"}·${c.transB ? "Bᵀ" : "B"}`,
-      wasmGflops, plainJsGflops: jsGflops, tfjsWasmGflops: tfjsGflops, speedup: wasmGflops / jsGflops, overTfjs: wasmGflops / tfjsGflops, fractionOfPeak: wasmGflops / peakGflops,
+      label: c.label,
+      shape: `${c.m}×${c.k}×${c.n}`,
+      layout: `${c.transA ? "Aᵀ" : "A"}·${c.transB ? "Bᵀ" : "B"}`,
+      wasmGflops,
+      plainJsGflops: jsGflops,
+      tfjsWasmGflops: tfjsGflops,
+      speedup: wasmGflops / jsGflops,
+      overTfjs: wasmGflops / tfjsGflops,
+      fractionOfPeak: wasmGflops / peakGflops,
       wasmMedianMs: wasm.medianMs,
     };
   });
@@ -66,10 +82,20 @@ export async function benchGemm(): Promise<Record<string, unknown>> {
 
 export function printGemm(report: Awaited<ReturnType<typeof benchGemm>>): void {
   const rows = (report.results as Record<string, number | string>[]).map((r) => [
-    r.label, r.shape, r.layout, (r.wasmGflops as number).toFixed(1), `${((r.fractionOfPeak as number) * 100).toFixed(0)}%`,
-    (r.plainJsGflops as number).toFixed(2), `${(r.speedup as number).toFixed(0)}×`, (r.tfjsWasmGflops as number).toFixed(1), `${(r.overTfjs as number).toFixed(2)}×`,
+    r.label,
+    r.shape,
+    r.layout,
+    (r.wasmGflops as number).toFixed(1),
+    `${((r.fractionOfPeak as number) * 100).toFixed(0)}%`,
+    (r.plainJsGflops as number).toFixed(2),
+    `${(r.speedup as number).toFixed(0)}×`,
+    (r.tfjsWasmGflops as number).toFixed(1),
+    `${(r.overTfjs as number).toFixed(2)}×`,
   ]);
-  printTable(`sgemm, one thread, wasm ${report.variant} (M×K×N, GFLOP/s = 2MNK / median time)`,
-    ["case", "M×K×N", "layout", "wasm GFLOP/s", "of SIMD peak", "plain JS GFLOP/s", "wasm / JS", "tfjs-wasm GFLOP/s", "wasm / tfjs"], rows);
+  printTable(
+    `sgemm, one thread, wasm ${report.variant} (M×K×N, GFLOP/s = 2MNK / median time)`,
+    ["case", "M×K×N", "layout", "wasm GFLOP/s", "of SIMD peak", "plain JS GFLOP/s", "wasm / JS", "tfjs-wasm GFLOP/s", "wasm / tfjs"],
+    rows,
+  );
   console.log(`SIMD peak (register-only f32x4 multiply-add, this run): ${(report.simdPeakGflops as number).toFixed(1)} GFLOP/s`);
 }

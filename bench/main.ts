@@ -1,13 +1,13 @@
 // `npm run bench -- <name...> [--json]`: runs the named benchmarks (all when none is named),
 // prints a table per benchmark, or with --json one JSON document on stdout.
 import { ready } from "../src/index.js";
-import { machine } from "./harness.js";
-import { benchGemm, printGemm } from "./gemm.js";
-import { benchSelect, printSelect } from "./select.js";
-import { benchTrain, printTrain } from "./train.js";
-import { benchSparse, printSparse } from "./sparse.js";
 import { benchAccuracy, printAccuracy } from "./accuracy.js";
 import { benchConv, printConv } from "./conv.js";
+import { benchGemm, printGemm } from "./gemm.js";
+import { machine } from "./harness.js";
+import { benchSelect, printSelect } from "./select.js";
+import { benchSparse, printSparse } from "./sparse.js";
+import { benchTrain, printTrain } from "./train.js";
 
 type Bench = { run: () => Record<string, unknown> | Promise<Record<string, unknown>>; print: (r: never) => void };
 

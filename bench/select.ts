@@ -7,16 +7,21 @@ import { Random } from "../src/random.js";
 import { printTable, time } from "./harness.js";
 
 function quickselect(values: Float32Array, k: number): number {
-  let lo = 0, hi = values.length - 1;
+  let lo = 0,
+    hi = values.length - 1;
   while (lo < hi) {
     const pivot = values[(lo + hi) >> 1];
-    let i = lo, j = hi;
+    let i = lo,
+      j = hi;
     while (i <= j) {
       while (values[i] < pivot) i++;
       while (values[j] > pivot) j--;
       if (i <= j) {
-        const t = values[i]; values[i] = values[j]; values[j] = t;
-        i++; j--;
+        const t = values[i];
+        values[i] = values[j];
+        values[j] = t;
+        i++;
+        j--;
       }
     }
     if (k <= j) hi = j;
@@ -44,10 +49,24 @@ export function benchSelect(): Record<string, unknown> {
   const wasmLayerwise = time(() => perLayer.forEach((t) => smallestThreshold([t], Math.round(0.2 * t.weights.size))), { runs: 15 });
   const abs = Float32Array.from(values, Math.abs);
   const scratch = new Float32Array(n);
-  const jsSort = time(() => { scratch.set(abs); scratch.sort(); }, { runs: 5 });
-  const jsQuickselect = time(() => { scratch.set(abs); quickselect(scratch, k - 1); }, { runs: 9 });
+  const jsSort = time(
+    () => {
+      scratch.set(abs);
+      scratch.sort();
+    },
+    { runs: 5 },
+  );
+  const jsQuickselect = time(
+    () => {
+      scratch.set(abs);
+      quickselect(scratch, k - 1);
+    },
+    { runs: 9 },
+  );
   return {
-    benchmark: "select", weights: n, pruned: k,
+    benchmark: "select",
+    weights: n,
+    pruned: k,
     results: [
       { method: "wasm radix select (global, one buffer)", medianMs: wasmGlobal.medianMs },
       { method: "wasm radix select (layer-wise, 3 buffers)", medianMs: wasmLayerwise.medianMs },
@@ -60,6 +79,9 @@ export function benchSelect(): Record<string, unknown> {
 export function printSelect(report: ReturnType<typeof benchSelect>): void {
   const results = report.results as { method: string; medianMs: number }[];
   const base = results[0].medianMs;
-  printTable(`threshold for pruning ${report.pruned} of ${report.weights} weights (20%)`,
-    ["method", "median ms", "× wasm global"], results.map((r) => [r.method, r.medianMs.toFixed(3), (r.medianMs / base).toFixed(1)]));
+  printTable(
+    `threshold for pruning ${report.pruned} of ${report.weights} weights (20%)`,
+    ["method", "median ms", "× wasm global"],
+    results.map((r) => [r.method, r.medianMs.toFixed(3), (r.medianMs / base).toFixed(1)]),
+  );
 }

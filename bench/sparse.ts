@@ -9,7 +9,7 @@ import { LENET_300_100 } from "../src/nn/registry.js";
 import { defaultMnistDir } from "../src/node/mnist-files.js";
 import { loadSplits } from "../src/node/splits.js";
 import { chooseModes, SPARSE_CROSSOVER, type SparseMode } from "../src/train/plan.js";
-import { PAPER_TRAINING, train, type Splits } from "../src/train/train.js";
+import { PAPER_TRAINING, type Splits, train } from "../src/train/train.js";
 import { printTable, runTicket } from "./harness.js";
 
 /** Wall seconds of a one-thread `ticket` command's work (after loading data), from its own report. */
@@ -23,7 +23,14 @@ function findOverDense(iterations: number): Record<string, number> {
   const dense = cliSeconds(["train", ...common, "--no-test-curve"], "result.json", (j) => j.timing.wallSeconds);
   const sparse = cliSeconds(["find", ...common, "--rounds", "12", "--controls", "none"], "results.json", (j) => j.totalSeconds);
   const masked = cliSeconds(["find", ...common, "--rounds", "12", "--controls", "none", "--sparse", "off"], "results.json", (j) => j.totalSeconds);
-  return { iterations, denseTrainSeconds: dense, findSeconds: sparse, findDenseMaskedSeconds: masked, findOverDense: sparse / dense, denseMaskedFindOverDense: masked / dense };
+  return {
+    iterations,
+    denseTrainSeconds: dense,
+    findSeconds: sparse,
+    findDenseMaskedSeconds: masked,
+    findOverDense: sparse / dense,
+    denseMaskedFindOverDense: masked / dense,
+  };
 }
 
 /** Rounds of the paper's layer-wise pruning giving 100%, 51.3%, 21.1%, 7.0%, 3.6% and 1.8% remaining. */
@@ -38,10 +45,18 @@ function prunedModel(rounds: number, fraction?: number): Model {
   return model;
 }
 
-function stepsPerSecond(splits: Splits, rounds: number, sparse: SparseMode, iterations: number, fraction?: number): { sps: number; modes: string; remaining: number } {
+function stepsPerSecond(
+  splits: Splits,
+  rounds: number,
+  sparse: SparseMode,
+  iterations: number,
+  fraction?: number,
+): { sps: number; modes: string; remaining: number } {
   const model = prunedModel(rounds, fraction);
   const remaining = density(model.prunable()).remaining;
-  const modes = chooseModes(model, sparse).map((m) => (m === "sparse" ? "S" : "D")).join("");
+  const modes = chooseModes(model, sparse)
+    .map((m) => (m === "sparse" ? "S" : "D"))
+    .join("");
   // warm up the compiled code paths, then time a real stretch
   train(model, splits, { ...PAPER_TRAINING, iterations: 100, evalEvery: 100, testCurve: false, sparse });
   const result = train(model, splits, { ...PAPER_TRAINING, iterations, evalEvery: iterations, testCurve: false, sparse });
@@ -76,7 +91,10 @@ function crossover(splits: Splits, iterations: number): { sweep: { fraction: num
  * out, so the find's measured ratio cannot go below this with these kernels; perfectly
  * proportional cost would give the sum of the densities.
  */
-function findStepsFloor(splits: Splits, iterations: number): { perRound: { round: number; percentRemaining: number; stepsPerSecond: number; modes: string }[]; stepsOverDense: number; proportional: number } {
+function findStepsFloor(
+  splits: Splits,
+  iterations: number,
+): { perRound: { round: number; percentRemaining: number; stepsPerSecond: number; modes: string }[]; stepsOverDense: number; proportional: number } {
   const perRound = Array.from({ length: 13 }, (_, round) => {
     const { sps, modes, remaining } = stepsPerSecond(splits, round, "auto", iterations);
     return { round, percentRemaining: remaining * 100, stepsPerSecond: sps, modes };
@@ -98,13 +116,24 @@ export function benchSparse(options: { iterations?: number; findIterations?: num
     const sparse = stepsPerSecond(splits, rounds, "always", iterations);
     const auto = stepsPerSecond(splits, rounds, "auto", iterations);
     return {
-      rounds, percentRemaining: dense.remaining * 100, denseMaskedStepsPerSecond: dense.sps, sparseStepsPerSecond: sparse.sps,
-      autoStepsPerSecond: auto.sps, autoLayerModes: auto.modes, sparseOverDense: sparse.sps / dense.sps, autoOverDense: auto.sps / dense.sps,
+      rounds,
+      percentRemaining: dense.remaining * 100,
+      denseMaskedStepsPerSecond: dense.sps,
+      sparseStepsPerSecond: sparse.sps,
+      autoStepsPerSecond: auto.sps,
+      autoLayerModes: auto.modes,
+      sparseOverDense: sparse.sps / dense.sps,
+      autoOverDense: auto.sps / dense.sps,
     };
   });
   const denseBaseline = rows[0].denseMaskedStepsPerSecond;
   return {
-    benchmark: "sparse", model: "LeNet-300-100", batch: 60, optimizer: "adam", iterations, rows,
+    benchmark: "sparse",
+    model: "LeNet-300-100",
+    batch: 60,
+    optimizer: "adam",
+    iterations,
+    rows,
     autoAt3_6OverDense100: rows[4].autoStepsPerSecond / denseBaseline,
     crossover: { ...crossover(splits, iterations), chooserUses: SPARSE_CROSSOVER },
     find12Rounds: { ...findOverDense(options.findIterations ?? 2000), trainingStepsFloor: findStepsFloor(splits, iterations) },
@@ -113,18 +142,38 @@ export function benchSparse(options: { iterations?: number; findIterations?: num
 
 export function printSparse(r: ReturnType<typeof benchSparse>): void {
   const rows = (r.rows as Record<string, number | string>[]).map((x) => [
-    (x.percentRemaining as number).toFixed(1), (x.denseMaskedStepsPerSecond as number).toFixed(0), (x.sparseStepsPerSecond as number).toFixed(0),
-    `${(x.sparseOverDense as number).toFixed(2)}×`, `${x.autoLayerModes}`, (x.autoStepsPerSecond as number).toFixed(0), `${(x.autoOverDense as number).toFixed(2)}×`,
+    (x.percentRemaining as number).toFixed(1),
+    (x.denseMaskedStepsPerSecond as number).toFixed(0),
+    (x.sparseStepsPerSecond as number).toFixed(0),
+    `${(x.sparseOverDense as number).toFixed(2)}×`,
+    `${x.autoLayerModes}`,
+    (x.autoStepsPerSecond as number).toFixed(0),
+    `${(x.autoOverDense as number).toFixed(2)}×`,
   ]);
-  printTable(`LeNet-300-100 training steps/s by weights remaining (batch 60, Adam, ${r.iterations} steps; layer modes D = dense, S = sparse)`,
-    ["% remaining", "dense-masked", "sparse", "sparse / dense", "auto picks", "auto", "auto / dense"], rows);
+  printTable(
+    `LeNet-300-100 training steps/s by weights remaining (batch 60, Adam, ${r.iterations} steps; layer modes D = dense, S = sparse)`,
+    ["% remaining", "dense-masked", "sparse", "sparse / dense", "auto picks", "auto", "auto / dense"],
+    rows,
+  );
   const c = r.crossover as ReturnType<typeof crossover> & { chooserUses: number };
-  console.log(`\nsparse / dense-masked with every layer at the same fraction remaining: ${c.sweep.map((x) => `${(100 * x.fraction).toFixed(0)}%: ${x.sparseOverDense.toFixed(2)}×`).join(", ")}`);
-  console.log(`  crossover ≈ ${c.crossover === null ? "below 50%" : `${(100 * c.crossover).toFixed(0)}%`} remaining; the chooser (SPARSE_CROSSOVER in src/train/plan.ts) uses ${(100 * c.chooserUses).toFixed(0)}%`);
+  console.log(
+    `\nsparse / dense-masked with every layer at the same fraction remaining: ${c.sweep.map((x) => `${(100 * x.fraction).toFixed(0)}%: ${x.sparseOverDense.toFixed(2)}×`).join(", ")}`,
+  );
+  console.log(
+    `  crossover ≈ ${c.crossover === null ? "below 50%" : `${(100 * c.crossover).toFixed(0)}%`} remaining; the chooser (SPARSE_CROSSOVER in src/train/plan.ts) uses ${(100 * c.chooserUses).toFixed(0)}%`,
+  );
   const f = r.find12Rounds as Record<string, number> & { trainingStepsFloor: ReturnType<typeof findStepsFloor> };
-  console.log(`\n12-round find (ticket only, ${f.iterations} iterations per round, evaluation every 100) vs one dense training run of ${f.iterations} iterations:`);
-  console.log(`  dense run ${f.denseTrainSeconds.toFixed(1)} s; find ${f.findSeconds.toFixed(1)} s = ${f.findOverDense.toFixed(2)}×; with --sparse off ${f.findDenseMaskedSeconds.toFixed(1)} s = ${f.denseMaskedFindOverDense.toFixed(2)}×`);
+  console.log(
+    `\n12-round find (ticket only, ${f.iterations} iterations per round, evaluation every 100) vs one dense training run of ${f.iterations} iterations:`,
+  );
+  console.log(
+    `  dense run ${f.denseTrainSeconds.toFixed(1)} s; find ${f.findSeconds.toFixed(1)} s = ${f.findOverDense.toFixed(2)}×; with --sparse off ${f.findDenseMaskedSeconds.toFixed(1)} s = ${f.denseMaskedFindOverDense.toFixed(2)}×`,
+  );
   const floor = f.trainingStepsFloor;
-  console.log(`  its training steps alone (13 trainings at ${floor.perRound.map((x) => `${x.percentRemaining.toFixed(0)}%: ${x.stepsPerSecond.toFixed(0)}/s ${x.modes}`).join(", ")}):`);
-  console.log(`  ${floor.stepsOverDense.toFixed(2)}× one dense run's steps, before any evaluation; perfectly proportional cost would be ${floor.proportional.toFixed(2)}×`);
+  console.log(
+    `  its training steps alone (13 trainings at ${floor.perRound.map((x) => `${x.percentRemaining.toFixed(0)}%: ${x.stepsPerSecond.toFixed(0)}/s ${x.modes}`).join(", ")}):`,
+  );
+  console.log(
+    `  ${floor.stepsOverDense.toFixed(2)}× one dense run's steps, before any evaluation; perfectly proportional cost would be ${floor.proportional.toFixed(2)}×`,
+  );
 }

@@ -7,10 +7,14 @@ import { printTable, runTicket } from "./harness.js";
 import { initTfjsWasm, tfjsLenetStepsPerSecond } from "./peers/tfjs.js";
 
 function runCli(iterations: number, threads: number): Record<string, any> {
-  const result = runTicket(["train", "--iterations", String(iterations), "--eval-every", "1000", "--no-test-curve", "--threads", String(threads)], "result.json");
+  const result = runTicket(
+    ["train", "--iterations", String(iterations), "--eval-every", "1000", "--no-test-curve", "--threads", String(threads)],
+    "result.json",
+  );
   const windows = result.timing.windows as { stepsPerSecond: number }[];
   return {
-    threads, variant: result.engine.variant,
+    threads,
+    variant: result.engine.variant,
     stepsPerSecond: result.timing.stepsPerSecond,
     samplesPerSecond: result.timing.samplesPerSecond,
     peakRssMB: result.timing.peakRssMB,
@@ -29,7 +33,12 @@ export async function benchTrain(options: { iterations?: number; peers?: boolean
   const runs = [runCli(iterations, 1)];
   if (cores > 1) runs.push(runCli(iterations, cores));
   const report: Record<string, unknown> = {
-    benchmark: "train", model: "LeNet-300-100", batch: 60, optimizer: "adam", iterations, runs,
+    benchmark: "train",
+    model: "LeNet-300-100",
+    batch: 60,
+    optimizer: "adam",
+    iterations,
+    runs,
     threadSpeedup: runs.length > 1 ? runs[1].stepsPerSecond / runs[0].stepsPerSecond : 1,
   };
   if (options.peers !== false) {
@@ -53,12 +62,20 @@ export function printTrain(r: Awaited<ReturnType<typeof benchTrain>>): void {
   const runs = r.runs as Record<string, any>[];
   const base = runs[0].stepsPerSecond as number;
   const rows: (string | number)[][] = runs.map((x) => [
-    `winning-ticket (wasm ${x.variant}, ${x.threads} thread${x.threads > 1 ? "s" : ""})`, x.stepsPerSecond.toFixed(0), x.samplesPerSecond.toFixed(0),
-    x.peakRssMB.toFixed(0), `${(x.stepsPerSecond / base).toFixed(2)}×`, x.lateOverEarly.toFixed(2), String(x.subnormalsAtEnd.total),
+    `winning-ticket (wasm ${x.variant}, ${x.threads} thread${x.threads > 1 ? "s" : ""})`,
+    x.stepsPerSecond.toFixed(0),
+    x.samplesPerSecond.toFixed(0),
+    x.peakRssMB.toFixed(0),
+    `${(x.stepsPerSecond / base).toFixed(2)}×`,
+    x.lateOverEarly.toFixed(2),
+    String(x.subnormalsAtEnd.total),
   ]);
   for (const p of (r.peers as { name: string; stepsPerSecond: number }[] | undefined) ?? []) {
     rows.push([p.name, p.stepsPerSecond.toFixed(0), (p.stepsPerSecond * 60).toFixed(0), "—", `${(p.stepsPerSecond / base).toFixed(2)}×`, "—", "—"]);
   }
-  printTable(`LeNet-300-100 training on MNIST, batch 60, Adam, ${r.iterations} iterations`,
-    ["", "steps/s", "samples/s", "peak RSS MB", "vs 1 thread", "last/first 1000 steps", "subnormals at end"], rows);
+  printTable(
+    `LeNet-300-100 training on MNIST, batch 60, Adam, ${r.iterations} iterations`,
+    ["", "steps/s", "samples/s", "peak RSS MB", "vs 1 thread", "last/first 1000 steps", "subnormals at end"],
+    rows,
+  );
 }

@@ -1,6 +1,6 @@
 // Embeds the compiled kernels as base64 in a generated TypeScript module, so the library loads
 // its wasm the same way in Node, browsers, Deno and Bun: no fetch, no file system, no bundler plugin.
-import { readFileSync, writeFileSync, renameSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 
 const binaries = {
   simd: "build/kernels.wasm",

@@ -22,7 +22,10 @@ function stats(values) {
   return { mean, min: Math.min(...values), max: Math.max(...values) };
 }
 function cell(arm, round, key, format) {
-  const values = runs.map((run) => run.results.find((r) => r.round === round && (r.arm === arm || (round === 0 && r.arm === "ticket")))).filter(Boolean).map((r) => r[key]);
+  const values = runs
+    .map((run) => run.results.find((r) => r.round === round && (r.arm === arm || (round === 0 && r.arm === "ticket"))))
+    .filter(Boolean)
+    .map((r) => r[key]);
   if (values.length === 0) return "—";
   const s = stats(values);
   return `${format(s.mean)} (${format(s.min)}–${format(s.max)})`;
@@ -32,18 +35,31 @@ const header = ["round", "% remaining", ...arms.map((a) => `${label[a]}: test ac
 const lines = [`| ${header.join(" | ")} |`, `|${header.map(() => "---").join("|")}|`];
 for (const round of rounds) {
   const remaining = runs[0].results.find((r) => r.round === round && r.arm === "ticket").remaining;
-  lines.push(`| ${round} | ${(remaining * 100).toFixed(1)} | ${arms.map((a) => (round === 0 && a !== "ticket" ? "—" : cell(a, round, "earlyStopTestAccuracy", pct))).join(" | ")} | ${arms.map((a) => (round === 0 && a !== "ticket" ? "—" : cell(a, round, "earlyStopIteration", (v) => v.toFixed(0)))).join(" | ")} |`);
+  lines.push(
+    `| ${round} | ${(remaining * 100).toFixed(1)} | ${arms.map((a) => (round === 0 && a !== "ticket" ? "—" : cell(a, round, "earlyStopTestAccuracy", pct))).join(" | ")} | ${arms.map((a) => (round === 0 && a !== "ticket" ? "—" : cell(a, round, "earlyStopIteration", (v) => v.toFixed(0)))).join(" | ")} |`,
+  );
 }
 console.log(lines.join("\n"));
 
-const series = (key, scale) => arms.map((arm) => ({
-  label: label[arm],
-  color: color[arm],
-  points: rounds.map((round) => {
-    const rs = runs.map((run) => run.results.find((r) => r.round === round && (r.arm === arm || (round === 0 && r.arm === "ticket")))).filter(Boolean);
-    return rs.length ? { x: rs[0].remaining * 100, y: stats(rs.map((r) => r[key])).mean * scale } : null;
-  }).filter(Boolean),
-}));
-writeFileSync(`${prefix}-accuracy.svg`, logLineChart(`LeNet-300-100: test accuracy at early stop (mean of ${runs.length} seeds)`, "test accuracy (%)", series("earlyStopTestAccuracy", 100), (v) => v.toFixed(2)));
-writeFileSync(`${prefix}-early-stop.svg`, logLineChart(`LeNet-300-100: early-stop iteration (mean of ${runs.length} seeds)`, "iteration", series("earlyStopIteration", 1), (v) => v.toFixed(0)));
+const series = (key, scale) =>
+  arms.map((arm) => ({
+    label: label[arm],
+    color: color[arm],
+    points: rounds
+      .map((round) => {
+        const rs = runs.map((run) => run.results.find((r) => r.round === round && (r.arm === arm || (round === 0 && r.arm === "ticket")))).filter(Boolean);
+        return rs.length ? { x: rs[0].remaining * 100, y: stats(rs.map((r) => r[key])).mean * scale } : null;
+      })
+      .filter(Boolean),
+  }));
+writeFileSync(
+  `${prefix}-accuracy.svg`,
+  logLineChart(`LeNet-300-100: test accuracy at early stop (mean of ${runs.length} seeds)`, "test accuracy (%)", series("earlyStopTestAccuracy", 100), (v) =>
+    v.toFixed(2),
+  ),
+);
+writeFileSync(
+  `${prefix}-early-stop.svg`,
+  logLineChart(`LeNet-300-100: early-stop iteration (mean of ${runs.length} seeds)`, "iteration", series("earlyStopIteration", 1), (v) => v.toFixed(0)),
+);
 console.error(`wrote ${prefix}-accuracy.svg and ${prefix}-early-stop.svg`);

@@ -1,9 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  add, crossEntropy, engine, matmul, mean, mul, noGrad, ready, relu, scale, sum, tensor, tidy, type Tensor,
-} from "../src/index.js";
+import { channelsToFeatures, im2col, maxPool2d, type WindowGeometry, windowOutput } from "../src/autograd/image-ops.js";
 import { addPerRow, transpose } from "../src/autograd/ops.js";
-import { channelsToFeatures, im2col, maxPool2d, windowOutput, type WindowGeometry } from "../src/autograd/image-ops.js";
+import { add, crossEntropy, engine, matmul, mean, mul, noGrad, ready, relu, scale, sum, type Tensor, tensor, tidy } from "../src/index.js";
 import { Random } from "../src/random.js";
 import { maxRelError, numericGradient, randomArray } from "./helpers.js";
 
@@ -31,7 +29,10 @@ interface OpCase {
  */
 function checkOp(c: OpCase, rng: Random): void {
   const values = c.shapes.map((s) => {
-    const v = randomArray(rng, s.reduce((a, b) => a * b, 1));
+    const v = randomArray(
+      rng,
+      s.reduce((a, b) => a * b, 1),
+    );
     if (c.avoidZero) v.forEach((x, i) => (v[i] = x + Math.sign(x) * 0.05 || 0.05));
     return v;
   });
@@ -55,69 +56,104 @@ describe("every op: forward against float64, gradient against finite differences
   const rng = new Random(7);
   const proj = (n: number): Float64Array => Float64Array.from(randomArray(new Random(99), n));
 
-  for (const [m, k, n] of [[1, 1, 1], [3, 4, 5], [7, 13, 5], [6, 9, 17]]) {
+  for (const [m, k, n] of [
+    [1, 1, 1],
+    [3, 4, 5],
+    [7, 13, 5],
+    [6, 9, 17],
+  ]) {
     it(`matmul ${m}×${k}×${n}`, () => {
       const r = proj(m * n);
-      checkOp({
-        name: "matmul",
-        shapes: [[m, k], [k, n]],
-        forward: ([a, b]) => sum(mul(matmul(a, b), tensor(Float32Array.from(r), [m, n]))),
-        reference: ([a, b]) => {
-          let s = 0;
-          for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-            let c = 0;
-            for (let p = 0; p < k; p++) c += a[i * k + p] * b[p * n + j];
-            s += c * r[i * n + j];
-          }
-          return s;
+      checkOp(
+        {
+          name: "matmul",
+          shapes: [
+            [m, k],
+            [k, n],
+          ],
+          forward: ([a, b]) => sum(mul(matmul(a, b), tensor(Float32Array.from(r), [m, n]))),
+          reference: ([a, b]) => {
+            let s = 0;
+            for (let i = 0; i < m; i++)
+              for (let j = 0; j < n; j++) {
+                let c = 0;
+                for (let p = 0; p < k; p++) c += a[i * k + p] * b[p * n + j];
+                s += c * r[i * n + j];
+              }
+            return s;
+          },
+          // dA = R·Bᵀ, dB = Aᵀ·R
+          formula: ([a, b]) => {
+            const da = new Float64Array(m * k),
+              db = new Float64Array(k * n);
+            for (let i = 0; i < m; i++)
+              for (let j = 0; j < n; j++)
+                for (let p = 0; p < k; p++) {
+                  da[i * k + p] += r[i * n + j] * b[p * n + j];
+                  db[p * n + j] += a[i * k + p] * r[i * n + j];
+                }
+            return [da, db];
+          },
         },
-        // dA = R·Bᵀ, dB = Aᵀ·R
-        formula: ([a, b]) => {
-          const da = new Float64Array(m * k), db = new Float64Array(k * n);
-          for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) {
-            da[i * k + p] += r[i * n + j] * b[p * n + j];
-            db[p * n + j] += a[i * k + p] * r[i * n + j];
-          }
-          return [da, db];
-        },
-      }, rng);
+        rng,
+      );
     });
   }
 
-  for (const [tA, tB] of [[true, false], [false, true], [true, true]] as const) {
+  for (const [tA, tB] of [
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
     it(`matmul with transposeA=${tA}, transposeB=${tB}`, () => {
       const [m, k, n] = [3, 5, 4];
       const r = proj(m * n);
       // stored layouts: a is [k, m] when transposed, b is [n, k] when transposed
       const aAt = (a: Float64Array, i: number, p: number): number => (tA ? a[p * m + i] : a[i * k + p]);
       const bAt = (b: Float64Array, p: number, j: number): number => (tB ? b[j * k + p] : b[p * n + j]);
-      checkOp({
-        name: "matmul-transposed",
-        shapes: [tA ? [k, m] : [m, k], tB ? [n, k] : [k, n]],
-        forward: ([a, b]) => sum(mul(matmul(a, b, { transposeA: tA, transposeB: tB }), tensor(Float32Array.from(r), [m, n]))),
-        reference: ([a, b]) => {
-          let s = 0;
-          for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) {
-            let c = 0;
-            for (let p = 0; p < k; p++) c += aAt(a, i, p) * bAt(b, p, j);
-            s += c * r[i * n + j];
-          }
-          return s;
+      checkOp(
+        {
+          name: "matmul-transposed",
+          shapes: [tA ? [k, m] : [m, k], tB ? [n, k] : [k, n]],
+          forward: ([a, b]) => sum(mul(matmul(a, b, { transposeA: tA, transposeB: tB }), tensor(Float32Array.from(r), [m, n]))),
+          reference: ([a, b]) => {
+            let s = 0;
+            for (let i = 0; i < m; i++)
+              for (let j = 0; j < n; j++) {
+                let c = 0;
+                for (let p = 0; p < k; p++) c += aAt(a, i, p) * bAt(b, p, j);
+                s += c * r[i * n + j];
+              }
+            return s;
+          },
+          formula: ([a, b]) => {
+            const da = new Float64Array(m * k),
+              db = new Float64Array(k * n);
+            for (let i = 0; i < m; i++)
+              for (let j = 0; j < n; j++)
+                for (let p = 0; p < k; p++) {
+                  da[tA ? p * m + i : i * k + p] += r[i * n + j] * bAt(b, p, j);
+                  db[tB ? j * k + p : p * n + j] += aAt(a, i, p) * r[i * n + j];
+                }
+            return [da, db];
+          },
         },
-        formula: ([a, b]) => {
-          const da = new Float64Array(m * k), db = new Float64Array(k * n);
-          for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) {
-            da[tA ? p * m + i : i * k + p] += r[i * n + j] * bAt(b, p, j);
-            db[tB ? j * k + p : p * n + j] += aAt(a, i, p) * r[i * n + j];
-          }
-          return [da, db];
-        },
-      }, rng);
+        rng,
+      );
     });
   }
 
   // images are channel-major, x[c][n][h][w]; every case below is in float64 with plain loops
-  interface ConvCase { c: number; n: number; h: number; w: number; o: number; k: number; stride: number; padding: number }
+  interface ConvCase {
+    c: number;
+    n: number;
+    h: number;
+    w: number;
+    o: number;
+    k: number;
+    stride: number;
+    padding: number;
+  }
   const convCases: ConvCase[] = [
     { c: 2, n: 3, h: 5, w: 7, o: 3, k: 3, stride: 1, padding: 1 }, // odd sizes, 'same' padding
     { c: 1, n: 1, h: 4, w: 4, o: 2, k: 1, stride: 1, padding: 0 }, // kernel 1, batch 1
@@ -125,64 +161,110 @@ describe("every op: forward against float64, gradient against finite differences
     { c: 2, n: 2, h: 6, w: 5, o: 4, k: 2, stride: 2, padding: 0 }, // even kernel, stride 2
     { c: 1, n: 1, h: 5, w: 5, o: 1, k: 5, stride: 1, padding: 2 }, // kernel as large as the image
   ];
-  const geometry = (t: ConvCase): WindowGeometry => ({ channels: t.c, height: t.h, width: t.w, kernelH: t.k, kernelW: t.k, stride: t.stride, padding: t.padding });
+  const geometry = (t: ConvCase): WindowGeometry => ({
+    channels: t.c,
+    height: t.h,
+    width: t.w,
+    kernelH: t.k,
+    kernelW: t.k,
+    stride: t.stride,
+    padding: t.padding,
+  });
   /** Calls visit(row, column, input index or -1 for padding) for every entry of the im2col matrix. */
   const eachColumn = (t: ConvCase, visit: (row: number, col: number, at: number) => void): void => {
     const { outH, outW } = windowOutput(geometry(t));
-    for (let ch = 0; ch < t.c; ch++) for (let i = 0; i < t.k; i++) for (let j = 0; j < t.k; j++) {
-      const row = (ch * t.k + i) * t.k + j;
-      for (let n = 0; n < t.n; n++) for (let oh = 0; oh < outH; oh++) for (let ow = 0; ow < outW; ow++) {
-        const ih = oh * t.stride - t.padding + i, iw = ow * t.stride - t.padding + j;
-        const inside = ih >= 0 && ih < t.h && iw >= 0 && iw < t.w;
-        visit(row, (n * outH + oh) * outW + ow, inside ? ((ch * t.n + n) * t.h + ih) * t.w + iw : -1);
-      }
-    }
+    for (let ch = 0; ch < t.c; ch++)
+      for (let i = 0; i < t.k; i++)
+        for (let j = 0; j < t.k; j++) {
+          const row = (ch * t.k + i) * t.k + j;
+          for (let n = 0; n < t.n; n++)
+            for (let oh = 0; oh < outH; oh++)
+              for (let ow = 0; ow < outW; ow++) {
+                const ih = oh * t.stride - t.padding + i,
+                  iw = ow * t.stride - t.padding + j;
+                const inside = ih >= 0 && ih < t.h && iw >= 0 && iw < t.w;
+                visit(row, (n * outH + oh) * outW + ow, inside ? ((ch * t.n + n) * t.h + ih) * t.w + iw : -1);
+              }
+        }
   };
 
   for (const t of convCases) {
     const { outH, outW } = windowOutput(geometry(t));
-    const rows = t.c * t.k * t.k, cols = t.n * outH * outW;
+    const rows = t.c * t.k * t.k,
+      cols = t.n * outH * outW;
     it(`im2col ${JSON.stringify(t)}`, () => {
       const r = proj(rows * cols);
-      checkOp({
-        name: "im2col",
-        shapes: [[t.c, t.n * t.h * t.w]],
-        forward: ([x]) => sum(mul(im2col(x, t.n, geometry(t)), tensor(Float32Array.from(r), [rows, cols]))),
-        reference: ([x]) => { let s = 0; eachColumn(t, (row, col, at) => { if (at >= 0) s += x[at] * r[row * cols + col]; }); return s; },
-        formula: ([x]) => { const d = new Float64Array(x.length); eachColumn(t, (row, col, at) => { if (at >= 0) d[at] += r[row * cols + col]; }); return [d]; },
-      }, rng);
+      checkOp(
+        {
+          name: "im2col",
+          shapes: [[t.c, t.n * t.h * t.w]],
+          forward: ([x]) => sum(mul(im2col(x, t.n, geometry(t)), tensor(Float32Array.from(r), [rows, cols]))),
+          reference: ([x]) => {
+            let s = 0;
+            eachColumn(t, (row, col, at) => {
+              if (at >= 0) s += x[at] * r[row * cols + col];
+            });
+            return s;
+          },
+          formula: ([x]) => {
+            const d = new Float64Array(x.length);
+            eachColumn(t, (row, col, at) => {
+              if (at >= 0) d[at] += r[row * cols + col];
+            });
+            return [d];
+          },
+        },
+        rng,
+      );
     });
 
     it(`conv2d as W · im2col(x) + b ${JSON.stringify(t)}`, () => {
       const r = proj(t.o * cols);
       // a direct convolution, written without im2col
       const conv = (x: Float64Array, w: Float64Array, b: Float64Array, visit: (o: number, col: number, wAt: number, xAt: number) => void): void => {
-        for (let o = 0; o < t.o; o++) for (let n = 0; n < t.n; n++) for (let oh = 0; oh < outH; oh++) for (let ow = 0; ow < outW; ow++) {
-          const col = (n * outH + oh) * outW + ow;
-          for (let ch = 0; ch < t.c; ch++) for (let i = 0; i < t.k; i++) for (let j = 0; j < t.k; j++) {
-            const ih = oh * t.stride - t.padding + i, iw = ow * t.stride - t.padding + j;
-            if (ih >= 0 && ih < t.h && iw >= 0 && iw < t.w) visit(o, col, ((o * t.c + ch) * t.k + i) * t.k + j, ((ch * t.n + n) * t.h + ih) * t.w + iw);
-          }
-        }
-        void x; void w; void b;
+        for (let o = 0; o < t.o; o++)
+          for (let n = 0; n < t.n; n++)
+            for (let oh = 0; oh < outH; oh++)
+              for (let ow = 0; ow < outW; ow++) {
+                const col = (n * outH + oh) * outW + ow;
+                for (let ch = 0; ch < t.c; ch++)
+                  for (let i = 0; i < t.k; i++)
+                    for (let j = 0; j < t.k; j++) {
+                      const ih = oh * t.stride - t.padding + i,
+                        iw = ow * t.stride - t.padding + j;
+                      if (ih >= 0 && ih < t.h && iw >= 0 && iw < t.w)
+                        visit(o, col, ((o * t.c + ch) * t.k + i) * t.k + j, ((ch * t.n + n) * t.h + ih) * t.w + iw);
+                    }
+              }
+        void x;
+        void w;
+        void b;
       };
-      checkOp({
-        name: "conv2d",
-        shapes: [[t.c, t.n * t.h * t.w], [t.o, rows], [t.o]],
-        forward: ([x, w, b]) => sum(mul(addPerRow(matmul(w, im2col(x, t.n, geometry(t))), b), tensor(Float32Array.from(r), [t.o, cols]))),
-        reference: ([x, w, b]) => {
-          const y = new Float64Array(t.o * cols);
-          for (let o = 0; o < t.o; o++) for (let col = 0; col < cols; col++) y[o * cols + col] = b[o];
-          conv(x, w, b, (o, col, wAt, xAt) => (y[o * cols + col] += w[wAt] * x[xAt]));
-          return y.reduce((s, v, i) => s + v * r[i], 0);
+      checkOp(
+        {
+          name: "conv2d",
+          shapes: [[t.c, t.n * t.h * t.w], [t.o, rows], [t.o]],
+          forward: ([x, w, b]) => sum(mul(addPerRow(matmul(w, im2col(x, t.n, geometry(t))), b), tensor(Float32Array.from(r), [t.o, cols]))),
+          reference: ([x, w, b]) => {
+            const y = new Float64Array(t.o * cols);
+            for (let o = 0; o < t.o; o++) for (let col = 0; col < cols; col++) y[o * cols + col] = b[o];
+            conv(x, w, b, (o, col, wAt, xAt) => (y[o * cols + col] += w[wAt] * x[xAt]));
+            return y.reduce((s, v, i) => s + v * r[i], 0);
+          },
+          formula: ([x, w, b]) => {
+            const dx = new Float64Array(x.length),
+              dw = new Float64Array(w.length),
+              db = new Float64Array(b.length);
+            for (let o = 0; o < t.o; o++) for (let col = 0; col < cols; col++) db[o] += r[o * cols + col];
+            conv(x, w, b, (o, col, wAt, xAt) => {
+              dx[xAt] += w[wAt] * r[o * cols + col];
+              dw[wAt] += x[xAt] * r[o * cols + col];
+            });
+            return [dx, dw, db];
+          },
         },
-        formula: ([x, w, b]) => {
-          const dx = new Float64Array(x.length), dw = new Float64Array(w.length), db = new Float64Array(b.length);
-          for (let o = 0; o < t.o; o++) for (let col = 0; col < cols; col++) db[o] += r[o * cols + col];
-          conv(x, w, b, (o, col, wAt, xAt) => { dx[xAt] += w[wAt] * r[o * cols + col]; dw[wAt] += x[xAt] * r[o * cols + col]; });
-          return [dx, dw, db];
-        },
-      }, rng);
+        rng,
+      );
     });
   }
 
@@ -198,23 +280,33 @@ describe("every op: forward against float64, gradient against finite differences
       const r = proj(outSize);
       const argmaxes = (x: Float64Array): number[] => {
         const at: number[] = [];
-        for (let p = 0; p < t.c * t.n; p++) for (let oh = 0; oh < outH; oh++) for (let ow = 0; ow < outW; ow++) {
-          let best = -1;
-          for (let i = 0; i < t.size; i++) for (let j = 0; j < t.size; j++) {
-            const k = p * t.h * t.w + (oh * t.stride + i) * t.w + ow * t.stride + j;
-            if (best < 0 || x[k] > x[best]) best = k;
-          }
-          at.push(best);
-        }
+        for (let p = 0; p < t.c * t.n; p++)
+          for (let oh = 0; oh < outH; oh++)
+            for (let ow = 0; ow < outW; ow++) {
+              let best = -1;
+              for (let i = 0; i < t.size; i++)
+                for (let j = 0; j < t.size; j++) {
+                  const k = p * t.h * t.w + (oh * t.stride + i) * t.w + ow * t.stride + j;
+                  if (best < 0 || x[k] > x[best]) best = k;
+                }
+              at.push(best);
+            }
         return at;
       };
-      checkOp({
-        name: "maxPool2d",
-        shapes: [[t.c, t.n * t.h * t.w]],
-        forward: ([x]) => sum(mul(maxPool2d(x, t.c, t.n, t.h, t.w, t.size, t.stride), tensor(Float32Array.from(r), [t.c, t.n * outH * outW]))),
-        reference: ([x]) => argmaxes(x).reduce((s, at, q) => s + x[at] * r[q], 0),
-        formula: ([x]) => { const d = new Float64Array(x.length); argmaxes(x).forEach((at, q) => (d[at] += r[q])); return [d]; },
-      }, rng);
+      checkOp(
+        {
+          name: "maxPool2d",
+          shapes: [[t.c, t.n * t.h * t.w]],
+          forward: ([x]) => sum(mul(maxPool2d(x, t.c, t.n, t.h, t.w, t.size, t.stride), tensor(Float32Array.from(r), [t.c, t.n * outH * outW]))),
+          reference: ([x]) => argmaxes(x).reduce((s, at, q) => s + x[at] * r[q], 0),
+          formula: ([x]) => {
+            const d = new Float64Array(x.length);
+            argmaxes(x).forEach((at, q) => (d[at] += r[q]));
+            return [d];
+          },
+        },
+        rng,
+      );
     });
   }
 
@@ -223,110 +315,159 @@ describe("every op: forward against float64, gradient against finite differences
     const r = proj(c * n * plane);
     // feature c·plane + p of example n
     const at = (ch: number, e: number, p: number): number => (ch * n + e) * plane + p;
-    checkOp({
-      name: "channelsToFeatures",
-      shapes: [[c, n * plane]],
-      forward: ([x]) => sum(mul(channelsToFeatures(x, n), tensor(Float32Array.from(r), [c * plane, n]))),
-      reference: ([x]) => { let s = 0; for (let ch = 0; ch < c; ch++) for (let e = 0; e < n; e++) for (let p = 0; p < plane; p++) s += x[at(ch, e, p)] * r[(ch * plane + p) * n + e]; return s; },
-      formula: () => { const d = new Float64Array(c * n * plane); for (let ch = 0; ch < c; ch++) for (let e = 0; e < n; e++) for (let p = 0; p < plane; p++) d[at(ch, e, p)] = r[(ch * plane + p) * n + e]; return [d]; },
-    }, rng);
+    checkOp(
+      {
+        name: "channelsToFeatures",
+        shapes: [[c, n * plane]],
+        forward: ([x]) => sum(mul(channelsToFeatures(x, n), tensor(Float32Array.from(r), [c * plane, n]))),
+        reference: ([x]) => {
+          let s = 0;
+          for (let ch = 0; ch < c; ch++) for (let e = 0; e < n; e++) for (let p = 0; p < plane; p++) s += x[at(ch, e, p)] * r[(ch * plane + p) * n + e];
+          return s;
+        },
+        formula: () => {
+          const d = new Float64Array(c * n * plane);
+          for (let ch = 0; ch < c; ch++) for (let e = 0; e < n; e++) for (let p = 0; p < plane; p++) d[at(ch, e, p)] = r[(ch * plane + p) * n + e];
+          return [d];
+        },
+      },
+      rng,
+    );
   });
 
   it("transpose", () => {
     const r = proj(12);
-    checkOp({
-      name: "transpose",
-      shapes: [[3, 4]],
-      forward: ([a]) => sum(mul(transpose(a), tensor(Float32Array.from(r), [4, 3]))),
-      reference: ([a]) => { let s = 0; for (let i = 0; i < 3; i++) for (let j = 0; j < 4; j++) s += a[i * 4 + j] * r[j * 3 + i]; return s; },
-      formula: () => { const d = new Float64Array(12); for (let i = 0; i < 3; i++) for (let j = 0; j < 4; j++) d[i * 4 + j] = r[j * 3 + i]; return [d]; },
-    }, rng);
+    checkOp(
+      {
+        name: "transpose",
+        shapes: [[3, 4]],
+        forward: ([a]) => sum(mul(transpose(a), tensor(Float32Array.from(r), [4, 3]))),
+        reference: ([a]) => {
+          let s = 0;
+          for (let i = 0; i < 3; i++) for (let j = 0; j < 4; j++) s += a[i * 4 + j] * r[j * 3 + i];
+          return s;
+        },
+        formula: () => {
+          const d = new Float64Array(12);
+          for (let i = 0; i < 3; i++) for (let j = 0; j < 4; j++) d[i * 4 + j] = r[j * 3 + i];
+          return [d];
+        },
+      },
+      rng,
+    );
   });
 
   it("addPerRow", () => {
     const [rows, cols] = [4, 6];
     const r = proj(rows * cols);
-    checkOp({
-      name: "addPerRow",
-      shapes: [[rows, cols], [rows]],
-      forward: ([x, v]) => sum(mul(addPerRow(x, v), tensor(Float32Array.from(r), [rows, cols]))),
-      reference: ([x, v]) => x.reduce((s, val, i) => s + (val + v[Math.floor(i / cols)]) * r[i], 0),
-      formula: () => {
-        const dv = new Float64Array(rows);
-        r.forEach((val, i) => (dv[Math.floor(i / cols)] += val));
-        return [r.slice(), dv];
+    checkOp(
+      {
+        name: "addPerRow",
+        shapes: [[rows, cols], [rows]],
+        forward: ([x, v]) => sum(mul(addPerRow(x, v), tensor(Float32Array.from(r), [rows, cols]))),
+        reference: ([x, v]) => x.reduce((s, val, i) => s + (val + v[Math.floor(i / cols)]) * r[i], 0),
+        formula: () => {
+          const dv = new Float64Array(rows);
+          r.forEach((val, i) => (dv[Math.floor(i / cols)] += val));
+          return [r.slice(), dv];
+        },
       },
-    }, rng);
+      rng,
+    );
   });
 
   it("add (same shape)", () => {
     const r = proj(12);
-    checkOp({
-      name: "add",
-      shapes: [[3, 4], [3, 4]],
-      forward: ([a, b]) => sum(mul(add(a, b), tensor(Float32Array.from(r), [3, 4]))),
-      reference: ([a, b]) => a.reduce((s, x, i) => s + (x + b[i]) * r[i], 0),
-      formula: () => [r.slice(), r.slice()],
-    }, rng);
+    checkOp(
+      {
+        name: "add",
+        shapes: [
+          [3, 4],
+          [3, 4],
+        ],
+        forward: ([a, b]) => sum(mul(add(a, b), tensor(Float32Array.from(r), [3, 4]))),
+        reference: ([a, b]) => a.reduce((s, x, i) => s + (x + b[i]) * r[i], 0),
+        formula: () => [r.slice(), r.slice()],
+      },
+      rng,
+    );
   });
 
   it("add (bias broadcast over rows)", () => {
     const [rows, cols] = [5, 3];
     const r = proj(rows * cols);
-    checkOp({
-      name: "add-broadcast",
-      shapes: [[rows, cols], [cols]],
-      forward: ([a, b]) => sum(mul(add(a, b), tensor(Float32Array.from(r), [rows, cols]))),
-      reference: ([a, b]) => a.reduce((s, x, i) => s + (x + b[i % cols]) * r[i], 0),
-      formula: () => {
-        const db = new Float64Array(cols);
-        r.forEach((x, i) => (db[i % cols] += x));
-        return [r.slice(), db];
+    checkOp(
+      {
+        name: "add-broadcast",
+        shapes: [[rows, cols], [cols]],
+        forward: ([a, b]) => sum(mul(add(a, b), tensor(Float32Array.from(r), [rows, cols]))),
+        reference: ([a, b]) => a.reduce((s, x, i) => s + (x + b[i % cols]) * r[i], 0),
+        formula: () => {
+          const db = new Float64Array(cols);
+          r.forEach((x, i) => (db[i % cols] += x));
+          return [r.slice(), db];
+        },
       },
-    }, rng);
+      rng,
+    );
   });
 
   it("mul", () => {
-    checkOp({
-      name: "mul",
-      shapes: [[2, 5], [2, 5]],
-      forward: ([a, b]) => sum(mul(a, b)),
-      reference: ([a, b]) => a.reduce((s, x, i) => s + x * b[i], 0),
-      formula: ([a, b]) => [b.slice(), a.slice()],
-    }, rng);
+    checkOp(
+      {
+        name: "mul",
+        shapes: [
+          [2, 5],
+          [2, 5],
+        ],
+        forward: ([a, b]) => sum(mul(a, b)),
+        reference: ([a, b]) => a.reduce((s, x, i) => s + x * b[i], 0),
+        formula: ([a, b]) => [b.slice(), a.slice()],
+      },
+      rng,
+    );
   });
 
   it("scale", () => {
     const r = proj(6);
-    checkOp({
-      name: "scale",
-      shapes: [[6]],
-      forward: ([a]) => sum(mul(scale(a, -1.5), tensor(Float32Array.from(r)))),
-      reference: ([a]) => a.reduce((s, x, i) => s - 1.5 * x * r[i], 0),
-      formula: () => [r.map((x) => -1.5 * x)],
-    }, rng);
+    checkOp(
+      {
+        name: "scale",
+        shapes: [[6]],
+        forward: ([a]) => sum(mul(scale(a, -1.5), tensor(Float32Array.from(r)))),
+        reference: ([a]) => a.reduce((s, x, i) => s - 1.5 * x * r[i], 0),
+        formula: () => [r.map((x) => -1.5 * x)],
+      },
+      rng,
+    );
   });
 
   it("relu", () => {
     const r = proj(20);
-    checkOp({
-      name: "relu",
-      shapes: [[4, 5]],
-      avoidZero: true,
-      forward: ([a]) => sum(mul(relu(a), tensor(Float32Array.from(r), [4, 5]))),
-      reference: ([a]) => a.reduce((s, x, i) => s + Math.max(x, 0) * r[i], 0),
-      formula: ([a]) => [a.map((x, i) => (x > 0 ? r[i] : 0))],
-    }, rng);
+    checkOp(
+      {
+        name: "relu",
+        shapes: [[4, 5]],
+        avoidZero: true,
+        forward: ([a]) => sum(mul(relu(a), tensor(Float32Array.from(r), [4, 5]))),
+        reference: ([a]) => a.reduce((s, x, i) => s + Math.max(x, 0) * r[i], 0),
+        formula: ([a]) => [a.map((x, i) => (x > 0 ? r[i] : 0))],
+      },
+      rng,
+    );
   });
 
   it("sum and mean", () => {
-    checkOp({
-      name: "mean",
-      shapes: [[3, 7]],
-      forward: ([a]) => add(mean(a), scale(sum(a), 0.5)),
-      reference: ([a]) => a.reduce((s, x) => s + x, 0) * (1 / 21 + 0.5),
-      formula: ([a]) => [a.map(() => 1 / 21 + 0.5)],
-    }, rng);
+    checkOp(
+      {
+        name: "mean",
+        shapes: [[3, 7]],
+        forward: ([a]) => add(mean(a), scale(sum(a), 0.5)),
+        reference: ([a]) => a.reduce((s, x) => s + x, 0) * (1 / 21 + 0.5),
+        formula: ([a]) => [a.map(() => 1 / 21 + 0.5)],
+      },
+      rng,
+    );
   });
 
   it("crossEntropy", () => {
@@ -342,21 +483,24 @@ describe("every op: forward against float64, gradient against finite differences
       }
       return p;
     };
-    checkOp({
-      name: "crossEntropy",
-      shapes: [[rows, cols]],
-      forward: ([x]) => crossEntropy(scale(x, 3), labels),
-      reference: ([x]) => {
-        const p = softmaxRows(x.map((v) => 3 * v));
-        return -labels.reduce((s, l, r) => s + Math.log(p[r * cols + l]), 0) / rows;
+    checkOp(
+      {
+        name: "crossEntropy",
+        shapes: [[rows, cols]],
+        forward: ([x]) => crossEntropy(scale(x, 3), labels),
+        reference: ([x]) => {
+          const p = softmaxRows(x.map((v) => 3 * v));
+          return -labels.reduce((s, l, r) => s + Math.log(p[r * cols + l]), 0) / rows;
+        },
+        // d/dx = 3 · (softmax(3x) − onehot) / rows
+        formula: ([x]) => {
+          const p = softmaxRows(x.map((v) => 3 * v));
+          labels.forEach((l, r) => (p[r * cols + l] -= 1));
+          return [p.map((v) => (3 * v) / rows)];
+        },
       },
-      // d/dx = 3 · (softmax(3x) − onehot) / rows
-      formula: ([x]) => {
-        const p = softmaxRows(x.map((v) => 3 * v));
-        labels.forEach((l, r) => (p[r * cols + l] -= 1));
-        return [p.map((v) => (3 * v) / rows)];
-      },
-    }, rng);
+      rng,
+    );
   });
 });
 
@@ -400,7 +544,12 @@ describe("autograd behaviour", () => {
       // a second product into the same gradient in one step adds to the first
       a.zeroGrad();
       sum(add(matmul(a, b), matmul(a, b))).backward();
-      expect(maxRelError(a.grad!.view(), Float64Array.from(ga, (v) => 2 * v))).toBeLessThan(1e-6);
+      expect(
+        maxRelError(
+          a.grad!.view(),
+          Float64Array.from(ga, (v) => 2 * v),
+        ),
+      ).toBeLessThan(1e-6);
     });
   });
 
@@ -410,7 +559,13 @@ describe("autograd behaviour", () => {
     const labels = [0, 2, 1, 2];
     const xs = Float64Array.from(randomArray(rng, batch * inputs));
     const params = [[inputs, hidden], [hidden], [hidden, classes], [classes]].map((s) => ({
-      shape: s, values: Float64Array.from(randomArray(rng, s.reduce((a, b) => a * b, 1))),
+      shape: s,
+      values: Float64Array.from(
+        randomArray(
+          rng,
+          s.reduce((a, b) => a * b, 1),
+        ),
+      ),
     }));
     const reference = (p: Float64Array[]): number => {
       const [w1, b1, w2, b2] = p;
@@ -448,7 +603,14 @@ describe("autograd behaviour", () => {
 
   it("noGrad records no graph", () => {
     tidy(() => {
-      const w = tensor([[1, 2], [3, 4]], undefined, { requiresGrad: true });
+      const w = tensor(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        undefined,
+        { requiresGrad: true },
+      );
       const out = noGrad(() => sum(matmul(w, w)));
       expect(out.requiresGrad).toBe(false);
       expect(out.parents.length).toBe(0);
@@ -458,8 +620,19 @@ describe("autograd behaviour", () => {
 
   it("toArray follows the shape", () => {
     tidy(() => {
-      expect(tensor([[1, 2, 3], [4, 5, 6]]).toArray()).toEqual([[1, 2, 3], [4, 5, 6]]);
-      expect(tensor(new Float32Array([1, 2, 3, 4]), [2, 2]).toArray()).toEqual([[1, 2], [3, 4]]);
+      expect(
+        tensor([
+          [1, 2, 3],
+          [4, 5, 6],
+        ]).toArray(),
+      ).toEqual([
+        [1, 2, 3],
+        [4, 5, 6],
+      ]);
+      expect(tensor(new Float32Array([1, 2, 3, 4]), [2, 2]).toArray()).toEqual([
+        [1, 2],
+        [3, 4],
+      ]);
     });
   });
 });
@@ -488,7 +661,10 @@ describe("bad input gets a clear error naming the op and shapes", () => {
   });
 
   it("use after dispose", () => {
-    const a = tensor([[1, 2], [3, 4]]);
+    const a = tensor([
+      [1, 2],
+      [3, 4],
+    ]);
     a.dispose();
     expect(() => matmul(a, a)).toThrow("use of a disposed tensor (made by tensor, shape [2, 2])");
     expect(() => a.toArray()).toThrow(/disposed/);
@@ -510,13 +686,15 @@ describe("memory", () => {
       const loss = mean(hidden);
       loss.backward();
       // recompute in float64 and compare
-      const xv = x.data(), wv = w.data();
+      const xv = x.data(),
+        wv = w.data();
       const grad = new Float64Array(64 * 32);
-      for (let r = 0; r < 16; r++) for (let j = 0; j < 32; j++) {
-        let s = 0;
-        for (let i = 0; i < 64; i++) s += xv[r * 64 + i] * wv[i * 32 + j];
-        if (s > 0) for (let i = 0; i < 64; i++) grad[i * 32 + j] += xv[r * 64 + i] / (16 * 32);
-      }
+      for (let r = 0; r < 16; r++)
+        for (let j = 0; j < 32; j++) {
+          let s = 0;
+          for (let i = 0; i < 64; i++) s += xv[r * 64 + i] * wv[i * 32 + j];
+          if (s > 0) for (let i = 0; i < 64; i++) grad[i * 32 + j] += xv[r * 64 + i] / (16 * 32);
+        }
       expect(maxRelError(w.grad!.view(), grad)).toBeLessThan(1e-5);
     });
   });
@@ -528,13 +706,14 @@ describe("memory", () => {
     const b = tensor(new Float32Array(30), [30], { requiresGrad: true });
     const x = tensor(randomArray(rng, 60 * 784), [60, 784]);
     const labels = Array.from({ length: 60 }, (_, i) => i % 30);
-    const step = (): void => tidy(() => {
-      const loss = crossEntropy(add(matmul(x, w), b), labels);
-      loss.backward();
-      e.kernels.axpy(-0.1, w.grad!.ptr, w.ptr, w.size);
-      w.zeroGrad();
-      b.zeroGrad();
-    });
+    const step = (): void =>
+      tidy(() => {
+        const loss = crossEntropy(add(matmul(x, w), b), labels);
+        loss.backward();
+        e.kernels.axpy(-0.1, w.grad!.ptr, w.ptr, w.size);
+        w.zeroGrad();
+        b.zeroGrad();
+      });
     step();
     step();
     const settled = e.allocator.stats();

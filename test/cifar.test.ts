@@ -76,9 +76,21 @@ describe("CIFAR-10 batches", () => {
     expect(Array.from(train.labels)).toEqual([1, 2, 3, 4, 5].flatMap((b) => Array.from({ length: 7 }, (_, r) => labelOf(b, r))));
     expect(Array.from(test.labels)).toEqual([8, 9, 0, 1, 2]);
     // record r of batch b is training row (b − 1)·7 + r; pixel (c, y, x) sits at c·1024 + y·32 + x
-    for (const [b, r] of [[1, 0], [1, 6], [3, 2], [5, 6]]) {
+    for (const [b, r] of [
+      [1, 0],
+      [1, 6],
+      [3, 2],
+      [5, 6],
+    ]) {
       const pixels = row(train, (b - 1) * 7 + r);
-      for (const [c, y, x] of [[0, 0, 0], [0, 0, 31], [1, 5, 7], [2, 31, 0], [2, 31, 31]]) expect(pixels[c * 1024 + y * 32 + x]).toBe(pixelOf(b, r, c, y, x));
+      for (const [c, y, x] of [
+        [0, 0, 0],
+        [0, 0, 31],
+        [1, 5, 7],
+        [2, 31, 0],
+        [2, 31, 31],
+      ])
+        expect(pixels[c * 1024 + y * 32 + x]).toBe(pixelOf(b, r, c, y, x));
       const expected = Array.from({ length: 3072 }, (_, i) => pixelOf(b, r, Math.floor(i / 1024), Math.floor((i % 1024) / 32), i % 32));
       expect(Array.from(pixels)).toEqual(expected);
     }
@@ -103,7 +115,10 @@ describe("CIFAR-10 batches", () => {
   });
 
   it("concatenates in-memory batches and names the file of a damaged one", () => {
-    const data = datasetFromCifarBatches("mixed", [{ source: "a.bin", bytes: batchBytes(1, 2) }, { source: "b.bin", bytes: batchBytes(2, 3) }]);
+    const data = datasetFromCifarBatches("mixed", [
+      { source: "a.bin", bytes: batchBytes(1, 2) },
+      { source: "b.bin", bytes: batchBytes(2, 3) },
+    ]);
     expect(data.count).toBe(5);
     expect(Array.from(data.labels)).toEqual([3, 4, 6, 7, 8]);
     expect(row(data, 2)[1024 + 32 + 1]).toBe(pixelOf(2, 0, 1, 1, 1));
@@ -111,14 +126,19 @@ describe("CIFAR-10 batches", () => {
     const truncated = new Uint8Array(10 * RECORD + 5);
     const error = (() => {
       try {
-        datasetFromCifarBatches("t", [{ source: "ok.bin", bytes: batchBytes(1, 1) }, { source: "short.bin", bytes: truncated }]);
+        datasetFromCifarBatches("t", [
+          { source: "ok.bin", bytes: batchBytes(1, 1) },
+          { source: "short.bin", bytes: truncated },
+        ]);
       } catch (e) {
         return e as Error;
       }
     })();
     expect(error).toBeInstanceOf(CifarError);
     expect(error!.message).toBe("short.bin: truncated record: 30,735 bytes is 10 records and 5 stray bytes; each record is 3,073 bytes");
-    expect(errorOf(() => datasetFromCifarBatches("t", [{ source: "empty.bin", bytes: new Uint8Array(0) }]))).toBe("empty.bin: empty file: no records (each record is 3,073 bytes)");
+    expect(errorOf(() => datasetFromCifarBatches("t", [{ source: "empty.bin", bytes: new Uint8Array(0) }]))).toBe(
+      "empty.bin: empty file: no records (each record is 3,073 bytes)",
+    );
     expect(errorOf(() => datasetFromCifarBatches("t", []))).toBe("t: no CIFAR-10 batch files given");
   });
 });
@@ -149,7 +169,15 @@ describe("CIFAR-10 channel statistics", () => {
     const features = 3 * 2 * 2;
     // channel 0: all 0 in one image, all 2 in the other (mean 1, std 1); channel 1: constant 7; channel 2: 0 and 255
     const bytes = Uint8Array.from([0, 0, 0, 0, 7, 7, 7, 7, 0, 0, 0, 0, 2, 2, 2, 2, 7, 7, 7, 7, 255, 255, 255, 255]);
-    const data: Dataset = { name: "tiny", pixels: new DensePixels(bytes, 2, features), labels: new Uint8Array(2), count: 2, features, shape: [3, 2, 2], classes: 10 };
+    const data: Dataset = {
+      name: "tiny",
+      pixels: new DensePixels(bytes, 2, features),
+      labels: new Uint8Array(2),
+      count: 2,
+      features,
+      shape: [3, 2, 2],
+      classes: 10,
+    };
     const stats = channelStatistics(allExamples(data));
     expect(stats.map((s) => s.mean)).toEqual([1, 7, 127.5]);
     expect(stats[0].std).toBe(1);
@@ -165,7 +193,9 @@ describe("damaged CIFAR-10 directories", () => {
   it("names a batch with a truncated record", () => {
     const dir = writeCifar(tmp());
     appendFileSync(join(dir, "data_batch_4.bin"), new Uint8Array(5));
-    expect(errorOf(() => loadDataDir(dir))).toBe(`${join(dir, "data_batch_4.bin")}: truncated record: 21,516 bytes is 7 records and 5 stray bytes; each record is 3,073 bytes`);
+    expect(errorOf(() => loadDataDir(dir))).toBe(
+      `${join(dir, "data_batch_4.bin")}: truncated record: 21,516 bytes is 7 records and 5 stray bytes; each record is 3,073 bytes`,
+    );
   });
 
   it("names a batch with a label of 10, its record and the value", () => {
@@ -180,7 +210,9 @@ describe("damaged CIFAR-10 directories", () => {
     const dir = writeCifar(tmp());
     rmSync(join(dir, "data_batch_3.bin"));
     const message = errorOf(() => loadDataDir(dir));
-    expect(message).toBe(`data: ${dir} holds CIFAR-10 batches but is missing data_batch_3.bin (a CIFAR-10 directory needs all of data_batch_1.bin, data_batch_2.bin, data_batch_3.bin, data_batch_4.bin, data_batch_5.bin, test_batch.bin)`);
+    expect(message).toBe(
+      `data: ${dir} holds CIFAR-10 batches but is missing data_batch_3.bin (a CIFAR-10 directory needs all of data_batch_1.bin, data_batch_2.bin, data_batch_3.bin, data_batch_4.bin, data_batch_5.bin, test_batch.bin)`,
+    );
     rmSync(join(dir, "data_batch_5.bin"));
     rmSync(join(dir, "test_batch.bin"));
     expect(errorOf(() => loadDataDir(dir))).toContain(`${dir} holds CIFAR-10 batches but is missing data_batch_3.bin, data_batch_5.bin, test_batch.bin (`);
@@ -217,7 +249,9 @@ describe("damaged CIFAR-10 directories", () => {
     expect(CIFAR10_MAX_BATCH_BYTES).toBe(61_460_000);
     // sparse: the size is set without writing the bytes
     truncateSync(join(dir, "data_batch_5.bin"), CIFAR10_MAX_BATCH_BYTES + 1);
-    expect(errorOf(() => loadDataDir(dir))).toBe(`${join(dir, "data_batch_5.bin")}: 61,460,001 bytes is too large for a CIFAR-10 batch (at most 61,460,000 bytes); refused unread`);
+    expect(errorOf(() => loadDataDir(dir))).toBe(
+      `${join(dir, "data_batch_5.bin")}: 61,460,001 bytes is too large for a CIFAR-10 batch (at most 61,460,000 bytes); refused unread`,
+    );
     // exactly the limit is read (and then judged by its records: 61,460,000 = 20,000 × 3,073)
     truncateSync(join(dir, "data_batch_5.bin"), CIFAR10_MAX_BATCH_BYTES);
     expect(loadDataDir(dir).train.count).toBe(28 + 20_000);

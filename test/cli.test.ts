@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { TICKET_BIN, runTicket } from "./helpers.js";
+import { runTicket, TICKET_BIN } from "./helpers.js";
 
 const BIN = TICKET_BIN;
 const ticket = runTicket;
@@ -96,9 +96,14 @@ describe("ticket CLI", () => {
             child.kill("SIGKILL");
             resolve();
           }
-        } catch { /* not written yet */ }
+        } catch {
+          /* not written yet */
+        }
       }, 5);
-      child.on("exit", () => { clearInterval(timer); reject(new Error("run finished before it could be killed")); });
+      child.on("exit", () => {
+        clearInterval(timer);
+        reject(new Error("run finished before it could be killed"));
+      });
     });
     await new Promise((resolve) => child.on("exit", resolve));
     const partial = JSON.parse(readFileSync(join(killed, "results.json"), "utf8"));
@@ -108,7 +113,10 @@ describe("ticket CLI", () => {
     const strip = (path: string): unknown => {
       const j = JSON.parse(readFileSync(path, "utf8"));
       delete j.totalSeconds;
-      for (const x of j.results) { delete x.seconds; delete x.stepsPerSecond; }
+      for (const x of j.results) {
+        delete x.seconds;
+        delete x.stepsPerSecond;
+      }
       return j;
     };
     expect(strip(join(killed, "results.json"))).toEqual(strip(join(full, "results.json")));

@@ -1,14 +1,13 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { IdxError, parseIdx } from "../src/data/idx.js";
-import { allExamples, datasetFromIdx, splitValidation } from "../src/data/dataset.js";
 import { BatchLoader, standardScaling, UNIT_SCALING } from "../src/data/batches.js";
+import { allExamples, datasetFromIdx, splitValidation } from "../src/data/dataset.js";
+import { IdxError, parseIdx } from "../src/data/idx.js";
+import { countNonzero, DensePixels, SparsePixels } from "../src/data/pixels.js";
 import { Engine, loadedEngine, ready } from "../src/engine/engine.js";
 import { defaultMnistDir, loadMnistDir } from "../src/node/mnist-files.js";
-import { countNonzero, DensePixels, SparsePixels } from "../src/data/pixels.js";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { Random } from "../src/random.js";
 
 function idx(type: number, dims: number[], body: Uint8Array): Uint8Array {
@@ -28,7 +27,11 @@ describe("sparse pixel store in engine memory", () => {
   };
   const images = [1, 2, 3, 4].map(image);
   const filled = (): SparsePixels => {
-    const store = new SparsePixels(images.length, 784, images.reduce((n, im) => n + countNonzero(im), 0));
+    const store = new SparsePixels(
+      images.length,
+      784,
+      images.reduce((n, im) => n + countNonzero(im), 0),
+    );
     images.forEach((im) => store.add(im));
     return store;
   };
@@ -40,7 +43,9 @@ describe("sparse pixel store in engine memory", () => {
     });
   /** A feature-major batch of images 2, 0, 3 (scale 1/255) written by the store's kernel in engine `e`. */
   const batchIn = (e: Engine, store: SparsePixels): number[] => {
-    const rows = e.allocator.alloc(12), table = e.allocator.alloc(1024), out = e.allocator.alloc(3 * 784 * 4);
+    const rows = e.allocator.alloc(12),
+      table = e.allocator.alloc(1024),
+      out = e.allocator.alloc(3 * 784 * 4);
     e.i32(rows, 3).set([2, 0, 3]);
     e.f32(table, 256).set(Float32Array.from({ length: 256 }, (_, v) => Math.fround(v * Math.fround(1 / 255))));
     e.kernels.fill(out, 0, 3 * 784);
@@ -139,7 +144,9 @@ describe("IDX reader", () => {
   it("checks that images and labels agree", () => {
     const images = idx(0x08, [3, 2, 2], new Uint8Array(12));
     expect(() => datasetFromIdx("d", images, "img", idx(0x08, [2], new Uint8Array(2)), "lbl")).toThrow("lbl: 2 labels but img has 3 images");
-    expect(() => datasetFromIdx("d", images, "img", idx(0x08, [3], new Uint8Array([1, 10, 2])), "lbl")).toThrow("lbl: label 10 at index 1 is outside the 10 classes 0..9");
+    expect(() => datasetFromIdx("d", images, "img", idx(0x08, [3], new Uint8Array([1, 10, 2])), "lbl")).toThrow(
+      "lbl: label 10 at index 1 is outside the 10 classes 0..9",
+    );
   });
 
   it("random corruption of real headers and lengths always gives an IdxError, never a crash or a hang", () => {
@@ -152,8 +159,10 @@ describe("IDX reader", () => {
       const source = trial % 2 ? labels : images;
       let bytes = source.slice(0, Math.min(source.length, 4096));
       const mutation = rng.int(3);
-      if (mutation === 0) bytes[rng.int(Math.min(16, bytes.length))] = rng.int(256); // a header byte
-      else if (mutation === 1) bytes = bytes.subarray(0, rng.int(bytes.length)); // truncation
+      if (mutation === 0)
+        bytes[rng.int(Math.min(16, bytes.length))] = rng.int(256); // a header byte
+      else if (mutation === 1)
+        bytes = bytes.subarray(0, rng.int(bytes.length)); // truncation
       else bytes = new Uint8Array([...bytes, ...new Uint8Array(1 + rng.int(8))]); // trailing junk
       try {
         parseIdx(bytes, "mutated");
@@ -193,7 +202,12 @@ describe("batches from sparse pixel storage", () => {
     const order = new Random(5).shuffle(Int32Array.from({ length: rows }, (_, i) => i));
     const sets = [asDataset(new DensePixels(dense, rows, 784)), asDataset(sparse)].map((d) => allExamples(d));
     for (const scaling of [UNIT_SCALING, standardScaling(sets[0])]) {
-      for (const [layout, batch, count] of [["rows", 60, 60], ["features", 60, 60], ["channels", 60, 60], ["rows", 128, 44]] as const) {
+      for (const [layout, batch, count] of [
+        ["rows", 60, 60],
+        ["features", 60, 60],
+        ["channels", 60, 60],
+        ["rows", 128, 44],
+      ] as const) {
         const [a, b] = sets.map((s) => {
           const loader = new BatchLoader(s, batch, scaling, layout);
           loader.load(order, 17, count);

@@ -1,9 +1,9 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { Random } from "../src/random.js";
 import { take } from "../src/data/dataset.js";
 import { defaultMnistDir } from "../src/node/mnist-files.js";
 import { loadSplits } from "../src/node/splits.js";
+import type { Random } from "../src/random.js";
 import type { Splits } from "../src/train/train.js";
 
 /** The built `ticket` command (npm ci builds it). */
@@ -36,9 +36,7 @@ export function maxRelError(a: ArrayLike<number>, b: ArrayLike<number>): number 
 }
 
 /** C = op(A)·op(B) in float64. */
-export function referenceGemm(
-  transA: boolean, transB: boolean, m: number, n: number, k: number, a: ArrayLike<number>, b: ArrayLike<number>,
-): Float64Array {
+export function referenceGemm(transA: boolean, transB: boolean, m: number, n: number, k: number, a: ArrayLike<number>, b: ArrayLike<number>): Float64Array {
   const c = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { engine, ready, tensor, zeros } from "../src/index.js";
-import { Random } from "../src/random.js";
 import { pruneSmallest, smallestThreshold } from "../src/prune/magnitude.js";
+import { Random } from "../src/random.js";
 import { maxRelError, randomArray } from "./helpers.js";
 
 beforeAll(async () => {
@@ -13,17 +13,40 @@ describe("elementwise kernels", () => {
   it("add, mul, scale, axpy, relu, sum on lengths that are not multiples of 4", () => {
     const e = engine();
     for (const n of [1, 3, 4, 5, 17, 1000]) {
-      const a = randomArray(rng, n), b = randomArray(rng, n);
-      const ta = tensor(a), tb = tensor(b), out = zeros([n]);
+      const a = randomArray(rng, n),
+        b = randomArray(rng, n);
+      const ta = tensor(a),
+        tb = tensor(b),
+        out = zeros([n]);
       e.kernels.add(ta.ptr, tb.ptr, out.ptr, n);
-      expect(maxRelError(out.view(), a.map((v, i) => v + b[i]))).toBeLessThan(1e-7);
+      expect(
+        maxRelError(
+          out.view(),
+          a.map((v, i) => v + b[i]),
+        ),
+      ).toBeLessThan(1e-7);
       e.kernels.mul(ta.ptr, tb.ptr, out.ptr, n);
-      expect(maxRelError(out.view(), a.map((v, i) => v * b[i]))).toBeLessThan(1e-7);
+      expect(
+        maxRelError(
+          out.view(),
+          a.map((v, i) => v * b[i]),
+        ),
+      ).toBeLessThan(1e-7);
       e.kernels.scale(2.5, ta.ptr, out.ptr, n);
-      expect(maxRelError(out.view(), a.map((v) => 2.5 * v))).toBeLessThan(1e-7);
+      expect(
+        maxRelError(
+          out.view(),
+          a.map((v) => 2.5 * v),
+        ),
+      ).toBeLessThan(1e-7);
       out.set(b);
       e.kernels.axpy(-0.5, ta.ptr, out.ptr, n);
-      expect(maxRelError(out.view(), b.map((v, i) => v - 0.5 * a[i]))).toBeLessThan(1e-7);
+      expect(
+        maxRelError(
+          out.view(),
+          b.map((v, i) => v - 0.5 * a[i]),
+        ),
+      ).toBeLessThan(1e-7);
       e.kernels.relu(ta.ptr, out.ptr, n);
       expect(Array.from(out.view())).toEqual(Array.from(a, (v) => Math.max(v, 0)));
       const s = a.reduce((x, y) => x + y, 0);
@@ -34,11 +57,25 @@ describe("elementwise kernels", () => {
 
   it("row broadcast and row sums", () => {
     const e = engine();
-    for (const [rows, cols] of [[1, 1], [3, 5], [60, 300], [7, 10]]) {
-      const x = randomArray(rng, rows * cols), bias = randomArray(rng, cols);
-      const tx = tensor(x, [rows, cols]), tb = tensor(bias), out = zeros([rows, cols]), colSum = zeros([cols]);
+    for (const [rows, cols] of [
+      [1, 1],
+      [3, 5],
+      [60, 300],
+      [7, 10],
+    ]) {
+      const x = randomArray(rng, rows * cols),
+        bias = randomArray(rng, cols);
+      const tx = tensor(x, [rows, cols]),
+        tb = tensor(bias),
+        out = zeros([rows, cols]),
+        colSum = zeros([cols]);
       e.kernels.addRowBroadcast(tx.ptr, tb.ptr, out.ptr, rows, cols);
-      expect(maxRelError(out.view(), x.map((v, i) => v + bias[i % cols]))).toBeLessThan(1e-7);
+      expect(
+        maxRelError(
+          out.view(),
+          x.map((v, i) => v + bias[i % cols]),
+        ),
+      ).toBeLessThan(1e-7);
       e.kernels.sumRows(tx.ptr, colSum.ptr, rows, cols, 0);
       const ref = new Float64Array(cols);
       x.forEach((v, i) => (ref[i % cols] += v));
@@ -49,7 +86,10 @@ describe("elementwise kernels", () => {
 
   it("softmax cross-entropy is stable for huge logits", () => {
     const e = engine();
-    const logits = tensor([[1000, 0, -1000], [-5, -5, -5]]);
+    const logits = tensor([
+      [1000, 0, -1000],
+      [-5, -5, -5],
+    ]);
     const labels = tensor([0, 0], [2]);
     e.i32(labels.ptr, 2).set([0, 2]);
     const probs = zeros([2, 3]);
@@ -69,7 +109,7 @@ describe("fused masked optimizer steps", () => {
       const gi = g[i] + wd * w[i];
       m[i] = b1 * m[i] + (1 - b1) * gi;
       v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-      w[i] -= (lr / (1 - b1 ** t)) * m[i] / (Math.sqrt(v[i] / (1 - b2 ** t)) + eps);
+      w[i] -= ((lr / (1 - b1 ** t)) * m[i]) / (Math.sqrt(v[i] / (1 - b2 ** t)) + eps);
     }
   }
 
@@ -77,8 +117,13 @@ describe("fused masked optimizer steps", () => {
     const e = engine();
     const n = 1031;
     const w0 = randomArray(rng, n);
-    const w = tensor(w0), m = zeros([n]), v = zeros([n]), g = zeros([n]);
-    const rw = Float64Array.from(w0), rm = new Float64Array(n), rv = new Float64Array(n);
+    const w = tensor(w0),
+      m = zeros([n]),
+      v = zeros([n]),
+      g = zeros([n]);
+    const rw = Float64Array.from(w0),
+      rm = new Float64Array(n),
+      rv = new Float64Array(n);
     for (let t = 1; t <= 5; t++) {
       const grad = randomArray(rng, n);
       g.set(grad);
@@ -94,8 +139,11 @@ describe("fused masked optimizer steps", () => {
     const maskValues = Float32Array.from({ length: n }, () => (rng.uniform() < 0.3 ? 1 : 0));
     const mask = tensor(maskValues);
     const w = tensor(randomArray(rng, n).map((x, i) => x * maskValues[i]));
-    const m = zeros([n]), v = zeros([n]), g = zeros([n]);
-    const w2 = tensor(w.data()), vel = zeros([n]);
+    const m = zeros([n]),
+      v = zeros([n]),
+      g = zeros([n]);
+    const w2 = tensor(w.data()),
+      vel = zeros([n]);
     for (let t = 1; t <= 200; t++) {
       g.set(randomArray(rng, n)); // gradients are dense: the mask must stop them
       e.kernels.adamStep(w.ptr, g.ptr, m.ptr, v.ptr, mask.ptr, n, 1e-2, 0.9, 0.999, 1e-8, 1 - 0.9 ** t, 1 - 0.999 ** t, 1e-4);
@@ -117,8 +165,11 @@ describe("fused masked optimizer steps", () => {
     const e = engine();
     const n = 37;
     const w0 = randomArray(rng, n);
-    const w = tensor(w0), vel = zeros([n]), g = zeros([n]);
-    const rw = Float64Array.from(w0), rb = new Float64Array(n);
+    const w = tensor(w0),
+      vel = zeros([n]),
+      g = zeros([n]);
+    const rw = Float64Array.from(w0),
+      rb = new Float64Array(n);
     for (let t = 0; t < 10; t++) {
       const grad = randomArray(rng, n);
       g.set(grad);
@@ -138,7 +189,11 @@ describe("magnitude selection", () => {
   /** The reference: a full sort of (|w|, buffer, index), then the first k go. */
   function referencePrune(buffers: { w: Float32Array; mask: Float32Array }[], k: number): Float32Array[] {
     const entries: [number, number, number][] = [];
-    buffers.forEach((b, bi) => b.w.forEach((x, i) => { if (b.mask[i] !== 0) entries.push([Math.abs(x), bi, i]); }));
+    buffers.forEach((b, bi) =>
+      b.w.forEach((x, i) => {
+        if (b.mask[i] !== 0) entries.push([Math.abs(x), bi, i]);
+      }),
+    );
     entries.sort((p, q) => p[0] - q[0] || p[1] - q[1] || p[2] - q[2]);
     const masks = buffers.map((b) => b.mask.slice());
     for (let j = 0; j < k; j++) masks[entries[j][1]][entries[j][2]] = 0;
@@ -155,7 +210,9 @@ describe("magnitude selection", () => {
         const w = Float32Array.from({ length: n }, () => (rng.int(levels) - levels / 2) / 7);
         if (n > 2) w[1] = -0;
         const mask = Float32Array.from({ length: n }, () => (rng.uniform() < 0.8 ? 1 : 0));
-        w.forEach((_, i) => { if (mask[i] === 0) w[i] = 0; });
+        w.forEach((_, i) => {
+          if (mask[i] === 0) w[i] = 0;
+        });
         return { w, mask };
       });
       const unmasked = buffers.reduce((s, b) => s + b.mask.reduce((a, x) => a + x, 0), 0);
@@ -166,7 +223,9 @@ describe("magnitude selection", () => {
       expect(pruneSmallest(targets, k)).toBe(k);
       targets.forEach((t, i) => {
         expect(Array.from(t.mask.view())).toEqual(Array.from(expected[i]));
-        t.mask.view().forEach((keep, j) => { if (keep === 0) expect(t.weights.view()[j]).toBe(0); });
+        t.mask.view().forEach((keep, j) => {
+          if (keep === 0) expect(t.weights.view()[j]).toBe(0);
+        });
         t.weights.dispose();
         t.mask.dispose();
       });

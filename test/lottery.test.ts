@@ -1,13 +1,13 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ready } from "../src/index.js";
+import { type LotteryConfig, paperRates } from "../src/lottery/config.js";
+import { findTicket, type LotteryCheckpoint, type LotteryState, plannedRounds } from "../src/lottery/find.js";
+import { density, magnitudePrune, pruneToFraction, randomMask } from "../src/lottery/masks.js";
 import { Model } from "../src/nn/model.js";
 import { LENET_300_100, mlpSpec } from "../src/nn/registry.js";
-import { Random } from "../src/random.js";
-import { PAPER_TRAINING, train, type Splits } from "../src/train/train.js";
-import { density, magnitudePrune, pruneToFraction, randomMask } from "../src/lottery/masks.js";
-import { paperRates, type LotteryConfig } from "../src/lottery/config.js";
-import { findTicket, plannedRounds, type LotteryCheckpoint, type LotteryState } from "../src/lottery/find.js";
 import { countKept } from "../src/prune/magnitude.js";
+import { Random } from "../src/random.js";
+import { PAPER_TRAINING, type Splits, train } from "../src/train/train.js";
 import { mnistSplits } from "./helpers.js";
 
 let splits: Splits;
@@ -22,8 +22,16 @@ const quick = { ...PAPER_TRAINING, iterations: 120, evalEvery: 40, testCurve: fa
 
 function config(overrides: Partial<LotteryConfig> = {}): LotteryConfig {
   return {
-    spec, train: quick, seed: 0, strategy: "layerwise", layerRates: paperRates(spec), globalRate: 0.2,
-    rounds: 2, rewind: 0, controls: ["reinit", "random"], ...overrides,
+    spec,
+    train: quick,
+    seed: 0,
+    strategy: "layerwise",
+    layerRates: paperRates(spec),
+    globalRate: 0.2,
+    rounds: 2,
+    rewind: 0,
+    controls: ["reinit", "random"],
+    ...overrides,
   };
 }
 
@@ -55,7 +63,8 @@ describe("pruning counts", () => {
     expect(d.total - d.kept).toBe(Math.round(0.3 * all.length));
     const threshold = all.sort((a, b) => a - b)[Math.round(0.3 * all.length) - 1];
     for (const p of model.prunable()) {
-      const v = p.value.view(), m = p.mask!.view();
+      const v = p.value.view(),
+        m = p.mask!.view();
       for (let i = 0; i < v.length; i++) if (m[i] === 1) expect(Math.abs(v[i])).toBeGreaterThanOrEqual(threshold);
     }
     model.dispose();
@@ -84,7 +93,9 @@ describe("masked training", () => {
     const before = model.snapshot();
     train(model, splits, quick);
     for (const p of model.prunable()) {
-      const v = p.value.view(), m = p.mask!.view(), b = before.get(p.name)!;
+      const v = p.value.view(),
+        m = p.mask!.view(),
+        b = before.get(p.name)!;
       let moved = 0;
       for (let i = 0; i < v.length; i++) {
         if (m[i] === 0) expect(Object.is(v[i], 0)).toBe(true);
@@ -117,7 +128,8 @@ describe("findTicket", async () => {
     const c1 = checkpoints[1];
     expect(c1.randomMasks!.get("fc1.weight")).not.toEqual(c1.masks.get("fc1.weight"));
     // masks are nested: every weight pruned in round 1 stays pruned in round 2
-    const m1 = c1.masks.get("fc1.weight")!, m2 = checkpoints[2].masks.get("fc1.weight")!;
+    const m1 = c1.masks.get("fc1.weight")!,
+      m2 = checkpoints[2].masks.get("fc1.weight")!;
     for (let i = 0; i < m1.length; i++) if (m1[i] === 0) expect(m2[i]).toBe(0);
     // trained ticket weights are zero where masked
     const t2 = checkpoints[2].trained.get("fc1.weight")!;
@@ -158,7 +170,10 @@ describe("findTicket", async () => {
     const target = await findTicket(splits, config({ rounds: 10, controls: [], targetRemaining: 0.7 }));
     expect(target.results.length).toBe(3); // 80%, 64.2% (≤ 70%)
     expect(target.stopReason).toMatch(/^target reached/);
-    const tol = await findTicket(splits, config({ rounds: 5, controls: [], layerRates: { "fc1.weight": 0.9, "fc2.weight": 0.9, "fc3.weight": 0.9 }, tolerance: 0.001 }));
+    const tol = await findTicket(
+      splits,
+      config({ rounds: 5, controls: [], layerRates: { "fc1.weight": 0.9, "fc2.weight": 0.9, "fc3.weight": 0.9 }, tolerance: 0.001 }),
+    );
     expect(tol.stopReason).toMatch(/accuracy fell .* below dense/);
     expect(tol.results.length).toBeLessThan(6);
   });

@@ -3,14 +3,14 @@
 import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
 import { crossEntropy, ready, tensor, tidy } from "../src/index.js";
-import { Model, describeModel } from "../src/nn/model.js";
-import { parseModelSpec, type ModelSpec } from "../src/nn/model-spec.js";
-import { LENET_300_100, MODELS, mlpSpec, namedModel, upgradeSpec } from "../src/nn/registry.js";
-import { planExecution } from "../src/train/plan.js";
-import { magnitudePrune } from "../src/lottery/masks.js";
 import { paperRates } from "../src/lottery/config.js";
-import { PAPER_TRAINING, train } from "../src/train/train.js";
+import { magnitudePrune } from "../src/lottery/masks.js";
+import { describeModel, Model } from "../src/nn/model.js";
+import { type ModelSpec, parseModelSpec } from "../src/nn/model-spec.js";
+import { LENET_300_100, MODELS, mlpSpec, namedModel, upgradeSpec } from "../src/nn/registry.js";
 import { Random } from "../src/random.js";
+import { planExecution } from "../src/train/plan.js";
+import { PAPER_TRAINING, train } from "../src/train/train.js";
 import { maxRelError, mnistSplits, randomArray } from "./helpers.js";
 
 beforeAll(async () => {
@@ -49,15 +49,30 @@ describe("models from specs", () => {
   it("registry models: names from the structure, shapes, prunable weights, output layer and the paper's rates", () => {
     const conv2 = describeModel(namedModel("conv-2")!.spec([1, 28, 28], 10));
     expect(conv2.parameters.map((p) => `${p.name} [${p.shape.join(",")}]`)).toEqual([
-      "conv1.weight [64,1,3,3]", "conv1.bias [64]", "conv2.weight [64,64,3,3]", "conv2.bias [64]",
-      "fc1.weight [12544,256]", "fc1.bias [256]", "fc2.weight [256,256]", "fc2.bias [256]", "fc3.weight [256,10]", "fc3.bias [10]",
+      "conv1.weight [64,1,3,3]",
+      "conv1.bias [64]",
+      "conv2.weight [64,64,3,3]",
+      "conv2.bias [64]",
+      "fc1.weight [12544,256]",
+      "fc1.bias [256]",
+      "fc2.weight [256,256]",
+      "fc2.bias [256]",
+      "fc3.weight [256,10]",
+      "fc3.bias [10]",
     ]);
     expect(conv2.output).toBe("fc3");
     expect(conv2.inputKind).toBe("image");
-    expect(paperRates(namedModel("conv-6")!.spec([3, 32, 32], 10), 0.2, 0.1, 0.15)).toMatchObject({ "conv6.weight": 0.15, "fc1.weight": 0.2, "fc3.weight": 0.1 });
+    expect(paperRates(namedModel("conv-6")!.spec([3, 32, 32], 10), 0.2, 0.1, 0.15)).toMatchObject({
+      "conv6.weight": 0.15,
+      "fc1.weight": 0.2,
+      "fc3.weight": 0.1,
+    });
     const lenet5 = describeModel(namedModel("lenet-5")!.spec([1, 28, 28], 10));
     expect(lenet5.parameters.find((p) => p.name === "fc1.weight")!.shape).toEqual([256, 120]); // 16·4·4 features into fc1
-    const weights = (spec: ModelSpec): number => describeModel(spec).parameters.filter((p) => p.prunable).reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
+    const weights = (spec: ModelSpec): number =>
+      describeModel(spec)
+        .parameters.filter((p) => p.prunable)
+        .reduce((n, p) => n + p.shape.reduce((a, b) => a * b, 1), 0);
     expect(weights(LENET_300_100)).toBe(266_200);
     expect(weights(namedModel("lenet-5")!.spec([1, 28, 28], 10))).toBe(6 * 25 + 16 * 6 * 25 + 256 * 120 + 120 * 84 + 84 * 10);
     for (const m of MODELS.filter((x) => x.name !== "mlp")) expect(() => describeModel(m.spec([3, 32, 32], 10)), m.name).not.toThrow();
@@ -78,11 +93,19 @@ describe("models from specs", () => {
     expect(bad({ input: [1, 28, 28], layers: [{ type: "dense", outputs: 3 }] })).toMatch(/layers\[0\]\.type: unknown layer type "dense"/);
     expect(bad({ input: [1, 28, 28], layers: [{ ...conv, kernel: 0 }] })).toMatch(/layers\[0\]\.kernel \(conv2d\): must be a positive integer, got 0/);
     expect(bad({ input: [1, 28, 28], layers: [{ ...conv, strides: 2 }] })).toMatch(/layers\[0\] \(conv2d\): unknown field "strides"/);
-    expect(bad({ input: [1, 28, 28], layers: [conv, { type: "linear", outputs: 10 }] })).toMatch(/layers\[1\] \(linear fc1\): input is an image \[4, 28, 28\]; put a flatten layer before it/);
-    expect(bad({ input: [1, 4, 4], layers: [{ type: "conv2d", outputs: 2, kernel: 5 }, { type: "flatten" }, { type: "linear", outputs: 10 }] })).toMatch(/layers\[0\] \(conv2d conv1\): a 5×5 kernel with padding 0 does not fit an image \[1, 4, 4\]/);
+    expect(bad({ input: [1, 28, 28], layers: [conv, { type: "linear", outputs: 10 }] })).toMatch(
+      /layers\[1\] \(linear fc1\): input is an image \[4, 28, 28\]; put a flatten layer before it/,
+    );
+    expect(bad({ input: [1, 4, 4], layers: [{ type: "conv2d", outputs: 2, kernel: 5 }, { type: "flatten" }, { type: "linear", outputs: 10 }] })).toMatch(
+      /layers\[0\] \(conv2d conv1\): a 5×5 kernel with padding 0 does not fit an image \[1, 4, 4\]/,
+    );
     expect(bad({ input: [1, 28, 28], layers: [conv, { type: "relu" }] })).toMatch(/the last layer gives an image \[4, 28, 28\]/);
-    expect(bad({ input: [1, 28, 28], layers: [conv, { type: "flatten" }, { type: "linear", outputs: 10 }], output: "conv9" })).toMatch(/output layer "conv9" is not one of the layers with weights \(conv1, fc1\)/);
-    expect(bad({ input: [1, 28, 28], layers: [{ ...conv, name: "a" }, { type: "flatten" }, { type: "linear", outputs: 10, name: "a" }] })).toMatch(/two layers are named "a"/);
+    expect(bad({ input: [1, 28, 28], layers: [conv, { type: "flatten" }, { type: "linear", outputs: 10 }], output: "conv9" })).toMatch(
+      /output layer "conv9" is not one of the layers with weights \(conv1, fc1\)/,
+    );
+    expect(bad({ input: [1, 28, 28], layers: [{ ...conv, name: "a" }, { type: "flatten" }, { type: "linear", outputs: 10, name: "a" }] })).toMatch(
+      /two layers are named "a"/,
+    );
     expect(bad({ input: [1, 28, 28], layers: [conv, { type: "maxPool2d", size: 2 }, { type: "flatten" }, { type: "linear", outputs: 10 }] })).toBe("accepted");
   });
 });
@@ -91,9 +114,15 @@ describe("conv nets", () => {
   const small: ModelSpec = {
     input: [1, 9, 9],
     layers: [
-      { type: "conv2d", outputs: 5, kernel: 3, padding: 1 }, { type: "relu" }, { type: "maxPool2d", size: 2 },
-      { type: "conv2d", outputs: 6, kernel: 3, stride: 2, padding: 1 }, { type: "relu" },
-      { type: "flatten" }, { type: "linear", outputs: 7 }, { type: "relu" }, { type: "linear", outputs: 3 },
+      { type: "conv2d", outputs: 5, kernel: 3, padding: 1 },
+      { type: "relu" },
+      { type: "maxPool2d", size: 2 },
+      { type: "conv2d", outputs: 6, kernel: 3, stride: 2, padding: 1 },
+      { type: "relu" },
+      { type: "flatten" },
+      { type: "linear", outputs: 7 },
+      { type: "relu" },
+      { type: "linear", outputs: 3 },
     ],
   };
 
@@ -129,7 +158,8 @@ describe("conv nets", () => {
       const { inputs, outputs, inputStride, outputStride } = w.product!;
       const mask = w.mask!.view();
       const kept: number[] = [];
-      for (let j = 0; j < outputs; j++) for (let k = 0; k < inputs; k++) if (mask[k * inputStride + j * outputStride]) kept.push(dense.grads[i][k * inputStride + j * outputStride]);
+      for (let j = 0; j < outputs; j++)
+        for (let k = 0; k < inputs; k++) if (mask[k * inputStride + j * outputStride]) kept.push(dense.grads[i][k * inputStride + j * outputStride]);
       expect(maxRelError(sparse.grads[i].subarray(0, kept.length), kept), w.name).toBeLessThan(1e-5);
     });
     model.dispose();
@@ -145,7 +175,8 @@ describe("conv nets", () => {
       model.dispose();
       return { accuracy: r.final.testAccuracy, hash };
     };
-    const a = runOnce(), b = runOnce();
+    const a = runOnce(),
+      b = runOnce();
     expect(a.accuracy).toBeGreaterThan(0.85);
     expect(b.hash).toBe(a.hash);
   });

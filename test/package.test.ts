@@ -7,8 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
 const ROOT = join(import.meta.dirname, "..");
-const npm = (args: string[], cwd: string): string =>
-  execFileSync("npm", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 240_000 });
+const npm = (args: string[], cwd: string): string => execFileSync("npm", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 240_000 });
 
 describe("npm pack", () => {
   it("installs into an empty project and works there", () => {
@@ -31,7 +30,14 @@ describe("npm pack", () => {
     `;
     writeFileSync(join(project, "use.mjs"), script);
     const out = JSON.parse(execFileSync(process.execPath, ["use.mjs"], { cwd: project, encoding: "utf8" }));
-    expect(out).toMatchObject({ loss: 54, grad: [[7, 11], [9, 13]], images: 60000 });
+    expect(out).toMatchObject({
+      loss: 54,
+      grad: [
+        [7, 11],
+        [9, 13],
+      ],
+      images: 60000,
+    });
     const help = spawnSync(join(project, "node_modules", ".bin", "ticket"), ["--help"], { encoding: "utf8" });
     expect(help.status).toBe(0);
     expect(help.stdout).toMatch(/find a winning ticket/);

@@ -2,10 +2,11 @@ import { describe, expect, it } from "vitest";
 import { decodeSafetensors, encodeSafetensors, SafetensorsError } from "../src/io/safetensors.js";
 import { Random } from "../src/random.js";
 
-const sample = (): Map<string, { shape: number[]; data: Float32Array }> => new Map([
-  ["a/w", { shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, -6]) }],
-  ["b", { shape: [1], data: Float32Array.from([0.5]) }],
-]);
+const sample = (): Map<string, { shape: number[]; data: Float32Array }> =>
+  new Map([
+    ["a/w", { shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, -6]) }],
+    ["b", { shape: [1], data: Float32Array.from([0.5]) }],
+  ]);
 
 describe("safetensors", () => {
   it("round-trips tensors and metadata, with 8-byte aligned data", () => {
@@ -45,13 +46,17 @@ describe("safetensors", () => {
       out.set(json, 8);
       return out;
     };
-    expect(() => decodeSafetensors(build({ a: { dtype: "F32", shape: [2], data_offsets: [0, 8] }, b: { dtype: "F32", shape: [2], data_offsets: [4, 12] } }, 12), "o"))
-      .toThrow("o: corrupt header: tensors a and b overlap");
-    expect(() => decodeSafetensors(build({ a: { dtype: "F32", shape: [4], data_offsets: [0, 16] } }, 8), "o"))
-      .toThrow("o: truncated: tensor a ends at byte 16 of the data, but the file holds only 8 data bytes");
-    expect(() => decodeSafetensors(build({ a: { dtype: "F32", shape: [3], data_offsets: [0, 8] } }, 8), "o"))
-      .toThrow("o: corrupt header: tensor a of shape [3] needs 12 bytes, offsets give 8");
-    expect(() => decodeSafetensors(build({ a: { dtype: "F16", shape: [1], data_offsets: [0, 2] } }, 2), "o"))
-      .toThrow("o: tensor a has dtype F16; only F32 is supported");
+    expect(() =>
+      decodeSafetensors(build({ a: { dtype: "F32", shape: [2], data_offsets: [0, 8] }, b: { dtype: "F32", shape: [2], data_offsets: [4, 12] } }, 12), "o"),
+    ).toThrow("o: corrupt header: tensors a and b overlap");
+    expect(() => decodeSafetensors(build({ a: { dtype: "F32", shape: [4], data_offsets: [0, 16] } }, 8), "o")).toThrow(
+      "o: truncated: tensor a ends at byte 16 of the data, but the file holds only 8 data bytes",
+    );
+    expect(() => decodeSafetensors(build({ a: { dtype: "F32", shape: [3], data_offsets: [0, 8] } }, 8), "o")).toThrow(
+      "o: corrupt header: tensor a of shape [3] needs 12 bytes, offsets give 8",
+    );
+    expect(() => decodeSafetensors(build({ a: { dtype: "F16", shape: [1], data_offsets: [0, 2] } }, 2), "o")).toThrow(
+      "o: tensor a has dtype F16; only F32 is supported",
+    );
   });
 });

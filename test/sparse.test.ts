@@ -1,15 +1,15 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { mul, sum, transpose } from "../src/autograd/ops.js";
+import { Tensor } from "../src/autograd/tensor.js";
 import { crossEntropy, ready, tensor, tidy } from "../src/index.js";
+import { magnitudePrune } from "../src/lottery/masks.js";
 import { Model } from "../src/nn/model.js";
+import { linearProduct, Parameter } from "../src/nn/parameter.js";
 import { mlpSpec } from "../src/nn/registry.js";
 import { SparseWeights } from "../src/nn/sparse-weights.js";
-import { planExecution } from "../src/train/plan.js";
-import { magnitudePrune } from "../src/lottery/masks.js";
 import { Random } from "../src/random.js";
+import { planExecution } from "../src/train/plan.js";
 import { maxRelError, randomArray } from "./helpers.js";
-import { Parameter, linearProduct } from "../src/nn/parameter.js";
-import { Tensor } from "../src/autograd/tensor.js";
-import { sum, mul, transpose } from "../src/autograd/ops.js";
 
 beforeAll(async () => {
   await ready();
@@ -19,7 +19,13 @@ describe("sparse kernels against a float64 reference", () => {
   const rng = new Random(21);
   // batches cover every block shape (1..7 vectors, several blocks, a scalar tail); 300→7 at 0.8
   // has ~240 weights per output, so several chunks
-  for (const [inputs, outputs, density] of [[7, 5, 0.5], [784, 30, 0.05], [33, 17, 0.9], [10, 4, 0], [300, 7, 0.8]] as const) {
+  for (const [inputs, outputs, density] of [
+    [7, 5, 0.5],
+    [784, 30, 0.05],
+    [33, 17, 0.9],
+    [10, 4, 0],
+    [300, 7, 0.8],
+  ] as const) {
     for (const batch of [1, 3, 4, 7, 32, 33, 60, 61, 100, 128]) {
       it(`${inputs}→${outputs} at density ${density}, batch ${batch}`, () => {
         tidy(() => {
@@ -33,23 +39,31 @@ describe("sparse kernels against a float64 reference", () => {
           const y = sw.apply(xT);
           // forward: yT[j][b] = Σ_i w[i][j] xT[i][b]
           const ref = new Float64Array(outputs * batch);
-          for (let j = 0; j < outputs; j++) for (let b = 0; b < batch; b++) {
-            let s = 0;
-            for (let i = 0; i < inputs; i++) s += wValues[i * outputs + j] * xT.view()[i * batch + b];
-            ref[j * batch + b] = s;
-          }
+          for (let j = 0; j < outputs; j++)
+            for (let b = 0; b < batch; b++) {
+              let s = 0;
+              for (let i = 0; i < inputs; i++) s += wValues[i * outputs + j] * xT.view()[i * batch + b];
+              ref[j * batch + b] = s;
+            }
           expect(maxRelError(y.view(), ref)).toBeLessThan(1e-5);
           sum(mul(y, tensor(Float32Array.from(r), [outputs, batch]))).backward();
           const dx = new Float64Array(inputs * batch);
           const dw = new Float64Array(inputs * outputs);
-          for (let j = 0; j < outputs; j++) for (let b = 0; b < batch; b++) for (let i = 0; i < inputs; i++) {
-            dx[i * batch + b] += wValues[i * outputs + j] * r[j * batch + b];
-            dw[i * outputs + j] += xT.view()[i * batch + b] * r[j * batch + b];
-          }
+          for (let j = 0; j < outputs; j++)
+            for (let b = 0; b < batch; b++)
+              for (let i = 0; i < inputs; i++) {
+                dx[i * batch + b] += wValues[i * outputs + j] * r[j * batch + b];
+                dw[i * outputs + j] += xT.view()[i * batch + b] * r[j * batch + b];
+              }
           expect(maxRelError(xT.grad!.view(), dx)).toBeLessThan(1e-5);
           // a second pass adds to the input gradient (the first one overwrote the fresh buffer)
           sum(mul(sw.apply(xT), tensor(Float32Array.from(r), [outputs, batch]))).backward();
-          expect(maxRelError(xT.grad!.view(), dx.map((v) => 2 * v))).toBeLessThan(1e-5);
+          expect(
+            maxRelError(
+              xT.grad!.view(),
+              dx.map((v) => 2 * v),
+            ),
+          ).toBeLessThan(1e-5);
           xT.zeroGrad();
           sw.values.zeroGrad();
           sum(mul(sw.apply(xT), tensor(Float32Array.from(r), [outputs, batch]))).backward();
@@ -59,7 +73,12 @@ describe("sparse kernels against a float64 reference", () => {
           const back = new SparseWeights(gradDense);
           back.values.set(sw.values.grad ? sw.values.grad.view() : new Float32Array(back.values.size));
           back.scatter();
-          expect(maxRelError(gradDense.value.view(), dw.map((v, i) => v * maskValues[i]))).toBeLessThan(1e-5);
+          expect(
+            maxRelError(
+              gradDense.value.view(),
+              dw.map((v, i) => v * maskValues[i]),
+            ),
+          ).toBeLessThan(1e-5);
           sw.dispose();
           back.dispose();
         });

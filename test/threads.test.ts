@@ -1,13 +1,12 @@
-import { readFileSync } from "node:fs";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { engine, ready, tensor, tidy } from "../src/index.js";
 import { splitAligned } from "../src/engine/engine.js";
-import { spawnNodeWorker } from "../src/node/workers.js";
-import { Parameter, linearProduct } from "../src/nn/parameter.js";
+import { engine, ready, tensor, tidy } from "../src/index.js";
+import { linearProduct, Parameter } from "../src/nn/parameter.js";
 import { SparseWeights } from "../src/nn/sparse-weights.js";
+import { spawnNodeWorker } from "../src/node/workers.js";
 import { Random } from "../src/random.js";
 import { randomArray, runTicket } from "./helpers.js";
 
@@ -27,11 +26,24 @@ describe("kernel threads over shared memory", () => {
   it("split GEMM gives the same bits as one thread, in every layout", () => {
     const e = engine();
     const rng = new Random(31);
-    for (const [m, k, n] of [[60, 784, 300], [784, 60, 300], [60, 300, 784], [129, 257, 65], [300, 784, 60]]) {
-      for (const [ta, tb] of [[0, 0], [1, 0], [0, 1], [1, 1]]) {
+    for (const [m, k, n] of [
+      [60, 784, 300],
+      [784, 60, 300],
+      [60, 300, 784],
+      [129, 257, 65],
+      [300, 784, 60],
+    ]) {
+      for (const [ta, tb] of [
+        [0, 0],
+        [1, 0],
+        [0, 1],
+        [1, 1],
+      ]) {
         tidy(() => {
-          const a = tensor(randomArray(rng, m * k)), b = tensor(randomArray(rng, k * n));
-          const one = tensor(new Float32Array(m * n)), two = tensor(new Float32Array(m * n));
+          const a = tensor(randomArray(rng, m * k)),
+            b = tensor(randomArray(rng, k * n));
+          const one = tensor(new Float32Array(m * n)),
+            two = tensor(new Float32Array(m * n));
           e.kernels.sgemm(ta, tb, m, n, k, a.ptr, b.ptr, one.ptr, 0, e.gemmWork);
           e.gemm(ta, tb, m, n, k, a.ptr, b.ptr, two.ptr, 0);
           expect(bits(two.view())).toEqual(bits(one.view()));
@@ -46,7 +58,16 @@ describe("kernel threads over shared memory", () => {
     const [inputs, outputs, batch] = [784, 300, 60];
     tidy(() => {
       const mask = Float32Array.from({ length: inputs * outputs }, () => (rng.uniform() < 0.3 ? 1 : 0));
-      const p = new Parameter("w", tensor(randomArray(rng, inputs * outputs).map((v, i) => v * mask[i]), [inputs, outputs]), true, [inputs, outputs], linearProduct(inputs, outputs));
+      const p = new Parameter(
+        "w",
+        tensor(
+          randomArray(rng, inputs * outputs).map((v, i) => v * mask[i]),
+          [inputs, outputs],
+        ),
+        true,
+        [inputs, outputs],
+        linearProduct(inputs, outputs),
+      );
       p.ensureMask().set(mask);
       const sw = new SparseWeights(p);
       const xT = tensor(randomArray(rng, inputs * batch), [inputs, batch], { requiresGrad: true });
@@ -57,7 +78,9 @@ describe("kernel threads over shared memory", () => {
       // the same on one thread, straight through the kernels
       const blocks = sw as unknown as Record<"offsets" | "colOffsets" | "colValues", number>;
       const { inputRows, colOutputRows } = sw.rowOffsets(batch);
-      const y1 = tensor(new Float32Array(outputs * batch)), dx1 = tensor(new Float32Array(inputs * batch)), dw1 = tensor(new Float32Array(sw.nonzeros));
+      const y1 = tensor(new Float32Array(outputs * batch)),
+        dx1 = tensor(new Float32Array(inputs * batch)),
+        dw1 = tensor(new Float32Array(sw.nonzeros));
       e.kernels.sparseForward(blocks.offsets, inputRows, sw.values.ptr, outputs, xT.ptr, y1.ptr, batch);
       e.kernels.sparseBackwardInput(blocks.colOffsets, colOutputRows, blocks.colValues, sw.values.ptr, inputs, dy.ptr, dx1.ptr, batch, 0);
       e.kernels.sparseBackwardWeights(blocks.offsets, inputRows, dw1.ptr, outputs, xT.ptr, dy.ptr, batch);
@@ -69,9 +92,18 @@ describe("kernel threads over shared memory", () => {
   });
 
   it("splits ranges on aligned boundaries that cover everything once", () => {
-    expect(splitAligned(300, 2, 8)).toEqual([[0, 152], [152, 300]]);
-    expect(splitAligned(60, 2, 4)).toEqual([[0, 32], [32, 60]]);
-    expect(splitAligned(5, 3, 4)).toEqual([[0, 4], [4, 5]]);
+    expect(splitAligned(300, 2, 8)).toEqual([
+      [0, 152],
+      [152, 300],
+    ]);
+    expect(splitAligned(60, 2, 4)).toEqual([
+      [0, 32],
+      [32, 60],
+    ]);
+    expect(splitAligned(5, 3, 4)).toEqual([
+      [0, 4],
+      [4, 5],
+    ]);
   });
 });
 
@@ -81,8 +113,30 @@ describe("threads from the command line", () => {
   it("two threads train to the same bits as one", () => {
     const results = ["1", "2"].map((threads) => {
       const out = mkdtempSync(join(tmpdir(), "wt-threads-"));
-      const r = run("find", "--hidden", "64,32", "--train-subset", "3000", "--validation", "500", "--iterations", "60", "--eval-every", "20",
-        "--rounds", "12", "--target-sparsity", "0.15", "--controls", "none", "--threads", threads, "--quiet", "--out", out);
+      const r = run(
+        "find",
+        "--hidden",
+        "64,32",
+        "--train-subset",
+        "3000",
+        "--validation",
+        "500",
+        "--iterations",
+        "60",
+        "--eval-every",
+        "20",
+        "--rounds",
+        "12",
+        "--target-sparsity",
+        "0.15",
+        "--controls",
+        "none",
+        "--threads",
+        threads,
+        "--quiet",
+        "--out",
+        out,
+      );
       expect(r.status, r.stderr).toBe(0);
       return JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
     });
@@ -92,18 +146,50 @@ describe("threads from the command line", () => {
   });
 
   it("controls trained in a worker beside the next ticket give the same results as in turn", () => {
-    const results = [["--threads", "1"], ["--threads", "2", "--parallel-arms", "auto"]].map((flags) => {
+    const results = [
+      ["--threads", "1"],
+      ["--threads", "2", "--parallel-arms", "auto"],
+    ].map((flags) => {
       const out = mkdtempSync(join(tmpdir(), "wt-arms-"));
-      const r = run("find", "--hidden", "48", "--train-subset", "2000", "--validation", "500", "--iterations", "60", "--eval-every", "20",
-        "--rounds", "3", "--controls", "both", ...flags, "--quiet", "--out", out);
+      const r = run(
+        "find",
+        "--hidden",
+        "48",
+        "--train-subset",
+        "2000",
+        "--validation",
+        "500",
+        "--iterations",
+        "60",
+        "--eval-every",
+        "20",
+        "--rounds",
+        "3",
+        "--controls",
+        "both",
+        ...flags,
+        "--quiet",
+        "--out",
+        out,
+      );
       expect(r.status, r.stderr).toBe(0);
       return JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
     });
     expect(results.map((r) => r.engine.parallelArms)).toEqual([false, true]);
     const strip = (j: { results: Record<string, unknown>[] }) => j.results.map(({ seconds: _s, stepsPerSecond: _p, ...rest }) => rest);
     expect(strip(results[1])).toEqual(strip(results[0]));
-    expect(results[1].results.map((r: { arm: string; round: number }) => `${r.arm}${r.round}`))
-      .toEqual(["ticket0", "ticket1", "reinit1", "random1", "ticket2", "reinit2", "random2", "ticket3", "reinit3", "random3"]);
+    expect(results[1].results.map((r: { arm: string; round: number }) => `${r.arm}${r.round}`)).toEqual([
+      "ticket0",
+      "ticket1",
+      "reinit1",
+      "random1",
+      "ticket2",
+      "reinit2",
+      "random2",
+      "ticket3",
+      "reinit3",
+      "random3",
+    ]);
   });
 
   it("rejects --threads 0 and more threads than cores", () => {

@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { ready } from "../src/index.js";
 import { take } from "../src/data/dataset.js";
+import { ready } from "../src/index.js";
 import { Model } from "../src/nn/model.js";
 import { mlpSpec } from "../src/nn/registry.js";
-import { PAPER_TRAINING, train, type Splits } from "../src/train/train.js";
+import { PAPER_TRAINING, type Splits, train } from "../src/train/train.js";
 import { mnistSplits } from "./helpers.js";
 
 let splits: Splits;
@@ -43,7 +43,9 @@ describe("training on real MNIST", () => {
       model.dispose();
       return values;
     };
-    const a = run(3), b = run(3), c = run(4);
+    const a = run(3),
+      b = run(3),
+      c = run(4);
     a.forEach((v, i) => expect(new Uint32Array(v.buffer)).toEqual(new Uint32Array(b[i].buffer)));
     expect(Array.from(a[0].subarray(0, 10))).not.toEqual(Array.from(c[0].subarray(0, 10)));
   });

@@ -25,10 +25,18 @@ function redraw(): void {
     drawChart($("loss-chart"), [...lossLines.values()], { xLabel: "iteration", yLabel: "loss", yFormat: (v) => v.toFixed(2) });
     const dense = runs.filter((r) => r.arm === "ticket" && r.round === 0);
     const arms = [...new Set(runs.map((r) => r.arm))];
-    drawChart($("accuracy-chart"), arms.map((arm) => ({
-      label: LABELS[arm], color: COLORS[arm],
-      points: [...(arm === "ticket" ? [] : dense), ...runs.filter((r) => r.arm === arm)].map((r) => ({ x: r.remaining * 100, y: r.earlyStopTestAccuracy * 100 })),
-    })), { xLabel: "% of weights remaining (log)", yLabel: "test accuracy", logX: true, descendingX: true, yFormat: (v) => `${v.toFixed(1)}%` });
+    drawChart(
+      $("accuracy-chart"),
+      arms.map((arm) => ({
+        label: LABELS[arm],
+        color: COLORS[arm],
+        points: [...(arm === "ticket" ? [] : dense), ...runs.filter((r) => r.arm === arm)].map((r) => ({
+          x: r.remaining * 100,
+          y: r.earlyStopTestAccuracy * 100,
+        })),
+      })),
+      { xLabel: "% of weights remaining (log)", yLabel: "test accuracy", logX: true, descendingX: true, yFormat: (v) => `${v.toFixed(1)}%` },
+    );
   });
 }
 
@@ -45,7 +53,14 @@ function addRow(r: RunSummary): void {
   row.dataset.arm = r.arm;
   row.dataset.round = String(r.round);
   row.dataset.accuracy = String(r.earlyStopTestAccuracy);
-  for (const cell of [r.round, LABELS[r.arm], (r.remaining * 100).toFixed(1), `${(r.earlyStopTestAccuracy * 100).toFixed(2)}%`, r.earlyStopIteration, r.stepsPerSecond.toFixed(0)]) {
+  for (const cell of [
+    r.round,
+    LABELS[r.arm],
+    (r.remaining * 100).toFixed(1),
+    `${(r.earlyStopTestAccuracy * 100).toFixed(2)}%`,
+    r.earlyStopIteration,
+    r.stepsPerSecond.toFixed(0),
+  ]) {
     row.insertCell().textContent = String(cell);
   }
 }
@@ -68,8 +83,9 @@ $("controls").addEventListener("submit", (event) => {
     rate: number("rate"),
     iterations: number("iterations"),
     evalEvery: number("eval-every"),
-    controls: [($("control-reinit") as HTMLInputElement).checked ? "reinit" : null, ($("control-random") as HTMLInputElement).checked ? "random" : null]
-      .filter((c): c is "reinit" | "random" => c !== null),
+    controls: [($("control-reinit") as HTMLInputElement).checked ? "reinit" : null, ($("control-random") as HTMLInputElement).checked ? "random" : null].filter(
+      (c): c is "reinit" | "random" => c !== null,
+    ),
     dataUrl: new URL("./mnist/", location.href).href,
   };
   if (!(request.rounds >= 1 && request.rate > 0 && request.rate < 1 && request.iterations >= 10 && request.evalEvery >= 1)) {
@@ -91,8 +107,8 @@ $("controls").addEventListener("submit", (event) => {
       progress.value = m.done / m.total;
       status.textContent = `Round ${m.round}, ${LABELS[m.arm]}: iteration ${m.iteration}, loss ${m.loss.toFixed(3)}`;
       const key = `${m.arm} ${m.round}`;
-      let line = lossLines.get(key);
-      if (!line) lossLines.set(key, (line = { label: `${m.arm === "ticket" ? "" : `${m.arm} `}r${m.round}`, color: COLORS[m.arm], points: [] }));
+      const line = lossLines.get(key) ?? { label: `${m.arm === "ticket" ? "" : `${m.arm} `}r${m.round}`, color: COLORS[m.arm], points: [] };
+      lossLines.set(key, line);
       line.points.push({ x: m.iteration, y: m.loss });
       redraw();
     } else if (m.type === "run") {

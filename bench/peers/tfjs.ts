@@ -1,11 +1,12 @@
 // TensorFlow.js with its WebAssembly backend (SIMD, XNNPACK), single-threaded: the peer that
 // runs in the same JavaScript runtimes we do. Measured in the same process as our kernels.
-import { createRequire } from "node:module";
+import { createRequire, createRequire as createRequireForGradients } from "node:module";
 import { dirname, join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { createRequire as createRequireForGradients } from "node:module";
+
 // tfjs registers its gradients as a side effect of this CommonJS entry
 createRequireForGradients(import.meta.url)("@tensorflow/tfjs-core/dist/register_all_gradients");
+
 import { setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { time } from "../harness.js";
 
@@ -27,7 +28,13 @@ export async function initTfjsWasm(): Promise<string> {
 export function tfjsMatmulMs(m: number, k: number, n: number, transA: boolean, transB: boolean): number {
   const a = tf.randomUniform(transA ? [k, m] : [m, k]);
   const b = tf.randomUniform(transB ? [n, k] : [k, n]);
-  const t = time(() => tf.tidy(() => { tf.matMul(a, b, transA, transB).dataSync(); }), { runs: 7, targetMs: 100, warmupMs: 150 });
+  const t = time(
+    () =>
+      tf.tidy(() => {
+        tf.matMul(a, b, transA, transB).dataSync();
+      }),
+    { runs: 7, targetMs: 100, warmupMs: 150 },
+  );
   a.dispose();
   b.dispose();
   return t.medianMs;
@@ -39,10 +46,9 @@ export function tfjsMatmulMs(m: number, k: number, n: number, transA: boolean, t
  */
 export function tfjsLenetStepsPerSecond(images: Float32Array, labels: Int32Array, batch: number, steps: number): number {
   const sizes = [784, 300, 100, 10];
-  const vars = sizes.slice(1).flatMap((out, i) => [
-    tf.variable(tf.randomNormal([sizes[i], out], 0, Math.sqrt(2 / (sizes[i] + out)))),
-    tf.variable(tf.zeros([out])),
-  ]);
+  const vars = sizes
+    .slice(1)
+    .flatMap((out, i) => [tf.variable(tf.randomNormal([sizes[i], out], 0, Math.sqrt(2 / (sizes[i] + out)))), tf.variable(tf.zeros([out]))]);
   const optimizer = tf.train.adam(1.2e-3);
   const count = labels.length;
   const step = (s: number): void => {
@@ -74,14 +80,28 @@ export function tfjsLenetStepsPerSecond(images: Float32Array, labels: Int32Array
  * LeNet-5 training steps/s in TensorFlow.js on `backend` ("wasm" or "cpu"), or the error it
  * raises: the wasm backend has no conv2d filter-gradient kernel, so it cannot train a conv net.
  */
-export async function tfjsLenet5Training(backend: "wasm" | "cpu", images: Float32Array, labels: Int32Array, batch: number, steps: number): Promise<{ backend: string; stepsPerSecond?: number; error?: string }> {
+export async function tfjsLenet5Training(
+  backend: "wasm" | "cpu",
+  images: Float32Array,
+  labels: Int32Array,
+  batch: number,
+  steps: number,
+): Promise<{ backend: string; stepsPerSecond?: number; error?: string }> {
   if (backend === "cpu") await import("@tensorflow/tfjs-backend-cpu");
   await tf.setBackend(backend);
   await tf.ready();
   const glorot = (shape: number[], fanIn: number, fanOut: number): tf.Variable => tf.variable(tf.randomNormal(shape, 0, Math.sqrt(2 / (fanIn + fanOut))));
   const vars = [
-    glorot([5, 5, 1, 6], 25, 150), tf.variable(tf.zeros([6])), glorot([5, 5, 6, 16], 150, 400), tf.variable(tf.zeros([16])),
-    glorot([256, 120], 256, 120), tf.variable(tf.zeros([120])), glorot([120, 84], 120, 84), tf.variable(tf.zeros([84])), glorot([84, 10], 84, 10), tf.variable(tf.zeros([10])),
+    glorot([5, 5, 1, 6], 25, 150),
+    tf.variable(tf.zeros([6])),
+    glorot([5, 5, 6, 16], 150, 400),
+    tf.variable(tf.zeros([16])),
+    glorot([256, 120], 256, 120),
+    tf.variable(tf.zeros([120])),
+    glorot([120, 84], 120, 84),
+    tf.variable(tf.zeros([84])),
+    glorot([84, 10], 84, 10),
+    tf.variable(tf.zeros([10])),
   ];
   const optimizer = tf.train.adam(1.2e-3);
   const count = labels.length;

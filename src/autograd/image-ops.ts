@@ -3,7 +3,7 @@
 // and flattening to feature-major vectors. Each op's forward kernel and backward closure sit
 // side by side, and gradients accumulate into `.grad`, as in ops.ts.
 import { engine } from "../engine/engine.js";
-import { Tensor, fromOp } from "./tensor.js";
+import { fromOp, Tensor } from "./tensor.js";
 
 /** Where a kernel window goes over an image: sizes, stride and zero padding (square kernels may differ in height and width). */
 export interface WindowGeometry {
@@ -26,7 +26,9 @@ export function windowOutput(g: WindowGeometry): { outH: number; outW: number } 
 
 function expectImage(op: string, x: Tensor, channels: number, batch: number, height: number, width: number): void {
   if (x.shape.length !== 2 || x.shape[0] !== channels || x.shape[1] !== batch * height * width) {
-    throw new Error(`${op}: expected a channel-major image batch [${channels}, ${batch}·${height}·${width} = ${batch * height * width}], got [${x.shape.join(", ")}]`);
+    throw new Error(
+      `${op}: expected a channel-major image batch [${channels}, ${batch}·${height}·${width} = ${batch * height * width}], got [${x.shape.join(", ")}]`,
+    );
   }
 }
 

@@ -3,7 +3,7 @@
 // step's first gradient straight in: the same sum, minus a pass over zeros). Shapes are checked up
 // front so a mistake is reported with the op and the shapes.
 import { engine } from "../engine/engine.js";
-import { Tensor, fromOp } from "./tensor.js";
+import { fromOp, Tensor } from "./tensor.js";
 
 const fmt = (t: Tensor): string => `[${t.shape.join(", ")}]`;
 
@@ -17,7 +17,8 @@ function expectMatrix(op: string, name: string, t: Tensor): [number, number] {
  * and b [k, n]; `matmul(w, xT, { transposeA: true })` is wᵀ·xT.
  */
 export function matmul(a: Tensor, b: Tensor, options: { transposeA?: boolean; transposeB?: boolean } = {}): Tensor {
-  const tA = options.transposeA ? 1 : 0, tB = options.transposeB ? 1 : 0;
+  const tA = options.transposeA ? 1 : 0,
+    tB = options.transposeB ? 1 : 0;
   const [ar, ac] = expectMatrix("matmul", "a", a);
   const [br, bc] = expectMatrix("matmul", "b", b);
   const [m, k] = tA ? [ac, ar] : [ar, ac];

@@ -2,8 +2,8 @@
 import { join } from "node:path";
 import { Command } from "commander";
 import { encodeSafetensors, type NamedTensor } from "../io/safetensors.js";
-import { checkpointPath, loadSavedRun, parameterShapes, readCheckpoint } from "../node/checkpoint.js";
 import { writeFileAtomic } from "../node/atomic-write.js";
+import { checkpointPath, loadSavedRun, parameterShapes, readCheckpoint } from "../node/checkpoint.js";
 import { integer } from "./options.js";
 import { UsageError } from "./usage-error.js";
 
@@ -31,16 +31,19 @@ export function exportCommand(): Command {
       add("trained", c.trained);
       const result = saved.state.results.find((r) => r.arm === "ticket" && r.round === round);
       const out = o.out ?? join(dir, `ticket-round-${String(round).padStart(2, "0")}.safetensors`);
-      writeFileAtomic(out, encodeSafetensors(tensors, {
-        format: "winning-ticket/ticket@1",
-        round: String(round),
-        model: saved.config.model ?? "",
-        model_spec: JSON.stringify(saved.config.spec),
-        layout: "linear weights are [in, out] (y = x @ W + b); conv2d kernels are [out, in, kh, kw] as in PyTorch; input flattened channel-first (c, h, w)",
-        reset: c.rewind ? `rewind to iteration ${saved.config.rewind}` : "theta0",
-        percent_remaining: result ? (result.remaining * 100).toFixed(3) : "",
-        early_stop_test_accuracy: result ? result.earlyStopTestAccuracy.toFixed(4) : "",
-      }));
+      writeFileAtomic(
+        out,
+        encodeSafetensors(tensors, {
+          format: "winning-ticket/ticket@1",
+          round: String(round),
+          model: saved.config.model ?? "",
+          model_spec: JSON.stringify(saved.config.spec),
+          layout: "linear weights are [in, out] (y = x @ W + b); conv2d kernels are [out, in, kh, kw] as in PyTorch; input flattened channel-first (c, h, w)",
+          reset: c.rewind ? `rewind to iteration ${saved.config.rewind}` : "theta0",
+          percent_remaining: result ? (result.remaining * 100).toFixed(3) : "",
+          early_stop_test_accuracy: result ? result.earlyStopTestAccuracy.toFixed(4) : "",
+        }),
+      );
       console.log(`wrote ${out}`);
     });
 }

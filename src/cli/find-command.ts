@@ -3,17 +3,17 @@
 import { join } from "node:path";
 import { Command, Option } from "commander";
 import { ready } from "../engine/engine.js";
-import { paperRates, type Arm, type LotteryConfig, validateLotteryConfig } from "../lottery/config.js";
+import { type Arm, type LotteryConfig, paperRates, validateLotteryConfig } from "../lottery/config.js";
 import { findTicket, type LotteryState, type RoundResult } from "../lottery/find.js";
 import { accuracyChart, earlyStopChart, resultsCsv, summaryTable } from "../lottery/report.js";
 import { writeFileAtomic, writeJsonAtomic } from "../node/atomic-write.js";
 import { loadSavedRun, saveRound } from "../node/checkpoint.js";
-import { validateTrainConfig } from "../train/train.js";
 import { WorkerControls } from "../node/parallel-controls.js";
-import { addTrainingOptions, integer, modelChoice, number, trainConfig, engineOptions, type CommonOptions, type ModelChoice } from "./options.js";
+import { validateTrainConfig } from "../train/train.js";
+import { addTrainingOptions, type CommonOptions, engineOptions, integer, type ModelChoice, modelChoice, number, trainConfig } from "./options.js";
 import { makeProgress } from "./progress.js";
 import { runtimeInfo } from "./runtime-info.js";
-import { dataChoice, loadSplits, type DataChoice } from "./splits.js";
+import { type DataChoice, dataChoice, loadSplits } from "./splits.js";
 import { UsageError } from "./usage-error.js";
 
 interface FindOptions extends CommonOptions {
@@ -44,13 +44,20 @@ export function findCommand(): Command {
     .option("--tolerance <fraction>", "stop once early-stop validation accuracy falls more than this below dense (e.g. 0.005)")
     .option("--rewind <k>", "reset survivors to the weights at iteration k of round 0 instead of θ0", "0")
     .addOption(new Option("--strategy <s>", "layerwise or global magnitude pruning").default("layerwise"))
-    .option("--prune-rate <fraction>", "fraction of remaining weights pruned per round in hidden fully connected layers (all layers when global; default: the model's protocol, 0.2)")
+    .option(
+      "--prune-rate <fraction>",
+      "fraction of remaining weights pruned per round in hidden fully connected layers (all layers when global; default: the model's protocol, 0.2)",
+    )
     .option("--conv-rate <fraction>", "fraction pruned per round in convolutions (layer-wise; default: the model's protocol, 0.1, or 0.15 for conv-6)")
     .option("--output-rate <fraction>", "fraction pruned per round in the output layer (layer-wise; default: the model's protocol, 0.1)")
     .option("--layer-rates <list>", "rates for single weights by name, e.g. fc1.weight=0.3,conv2.weight=0.05 (override the three above)")
     .option("--one-shot <fraction>", "prune to this fraction remaining in one step after the dense round, then train")
     .option("--controls <list>", "control arms: reinit, random, both (reinit,random) or none", "reinit")
-    .addOption(new Option("--parallel-arms <mode>", "train each round's controls in a worker while the next ticket trains: auto (with 2+ threads) or off").default("auto"))
+    .addOption(
+      new Option("--parallel-arms <mode>", "train each round's controls in a worker while the next ticket trains: auto (with 2+ threads) or off").default(
+        "auto",
+      ),
+    )
     .option("--resume <dir>", "continue an interrupted search in <dir> from its last complete round (other flags are taken from the saved run)");
   return cmd.action(async (o: FindOptions) => {
     const engineChoice = engineOptions(o);
@@ -79,9 +86,15 @@ export function findCommand(): Command {
       if (!o.resume && choice) {
         config.spec = choice.specFor(splits.shape, splits.classes);
         const r = choice.protocol.rates;
-        const defaults = paperRates(config.spec, optionalRate("--prune-rate", o.pruneRate) ?? r.linear, optionalRate("--output-rate", o.outputRate) ?? r.output, optionalRate("--conv-rate", o.convRate) ?? r.conv);
+        const defaults = paperRates(
+          config.spec,
+          optionalRate("--prune-rate", o.pruneRate) ?? r.linear,
+          optionalRate("--output-rate", o.outputRate) ?? r.output,
+          optionalRate("--conv-rate", o.convRate) ?? r.conv,
+        );
         for (const name of Object.keys(config.layerRates)) {
-          if (!(name in defaults)) throw new UsageError(`--layer-rates: ${name} is not a prunable weight of ${choice.name} (it has ${Object.keys(defaults).join(", ")})`);
+          if (!(name in defaults))
+            throw new UsageError(`--layer-rates: ${name} is not a prunable weight of ${choice.name} (it has ${Object.keys(defaults).join(", ")})`);
         }
         config.layerRates = { ...defaults, ...config.layerRates };
       }
@@ -117,25 +130,33 @@ export function findCommand(): Command {
     progress.start(1, "round 0 ticket");
     let lastLabel = "";
     const runner = parallelArms ? new WorkerControls(config, data) : undefined;
-    const state = await findTicket(splits, config, {
-      onProgress: (p) => {
-        const label = `round ${p.round} ${p.arm}`;
-        if (label !== lastLabel) {
-          lastLabel = label;
-          progress.start(p.total, label);
-        }
-        if (p.iteration % 10 === 0) {
-          progress.update(p.done, { label, loss: p.loss.toFixed(4), valAcc: p.valAccuracy === null ? "-" : `${(p.valAccuracy * 100).toFixed(2)}%` });
-        }
+    const state = await findTicket(
+      splits,
+      config,
+      {
+        onProgress: (p) => {
+          const label = `round ${p.round} ${p.arm}`;
+          if (label !== lastLabel) {
+            lastLabel = label;
+            progress.start(p.total, label);
+          }
+          if (p.iteration % 10 === 0) {
+            progress.update(p.done, { label, loss: p.loss.toFixed(4), valAcc: p.valAccuracy === null ? "-" : `${(p.valAccuracy * 100).toFixed(2)}%` });
+          }
+        },
+        onRunDone: (r: RoundResult) => {
+          progress.log(
+            `round ${String(r.round).padStart(2)} ${r.arm.padEnd(6)} ${(r.remaining * 100).toFixed(1).padStart(5)}% remaining: test ${(r.earlyStopTestAccuracy * 100).toFixed(2)}% at early stop (iteration ${r.earlyStopIteration}), ${r.stepsPerSecond.toFixed(0)} steps/s`,
+          );
+        },
+        onRoundDone: (s, checkpoint) => {
+          saveRound(out, config, s, checkpoint);
+          writeReports(s, false);
+        },
       },
-      onRunDone: (r: RoundResult) => {
-        progress.log(`round ${String(r.round).padStart(2)} ${r.arm.padEnd(6)} ${(r.remaining * 100).toFixed(1).padStart(5)}% remaining: test ${(r.earlyStopTestAccuracy * 100).toFixed(2)}% at early stop (iteration ${r.earlyStopIteration}), ${r.stepsPerSecond.toFixed(0)} steps/s`);
-      },
-      onRoundDone: (s, checkpoint) => {
-        saveRound(out, config, s, checkpoint);
-        writeReports(s, false);
-      },
-    }, resume ? { state: resume.state, checkpoint: resume.checkpoint } : undefined, runner).finally(() => runner?.close());
+      resume ? { state: resume.state, checkpoint: resume.checkpoint } : undefined,
+      runner,
+    ).finally(() => runner?.close());
     progress.stop();
     writeReports(state, true);
     if (o.json) {
@@ -143,7 +164,9 @@ export function findCommand(): Command {
     } else if (!o.quiet) {
       console.log(`\n${summaryTable(state.results)}\n`);
       console.log(`stopped: ${state.stopReason}`);
-      console.log(`wrote ${join(out, "results.json")}, results.csv, accuracy.svg, early-stop.svg and checkpoints/ (export a ticket with: ticket export ${out} --round N)`);
+      console.log(
+        `wrote ${join(out, "results.json")}, results.csv, accuracy.svg, early-stop.svg and checkpoints/ (export a ticket with: ticket export ${out} --round N)`,
+      );
     }
   });
 }
@@ -172,7 +195,8 @@ function lotteryConfig(o: FindOptions, data: DataChoice, choice: ModelChoice): L
   if (controlsText === "both") controls = ["reinit", "random"];
   else if (controlsText !== "none" && controlsText !== "") {
     controls = controlsText.split(",").map((c) => c.trim()) as Arm[];
-    for (const c of controls) if (c !== "reinit" && c !== "random") throw new UsageError(`--controls: unknown control "${c}" (choose reinit, random, both or none)`);
+    for (const c of controls)
+      if (c !== "reinit" && c !== "random") throw new UsageError(`--controls: unknown control "${c}" (choose reinit, random, both or none)`);
   }
   return {
     spec: { input: [1], layers: [] }, // made once the data's example shape is known
@@ -184,7 +208,8 @@ function lotteryConfig(o: FindOptions, data: DataChoice, choice: ModelChoice): L
     layerRates,
     globalRate,
     rounds: integer("--rounds", o.rounds, 0),
-    targetRemaining: o.targetSparsity === undefined ? undefined : number("--target-sparsity", o.targetSparsity, (v) => v > 0 && v <= 1, "a fraction remaining in (0, 1]"),
+    targetRemaining:
+      o.targetSparsity === undefined ? undefined : number("--target-sparsity", o.targetSparsity, (v) => v > 0 && v <= 1, "a fraction remaining in (0, 1]"),
     tolerance: o.tolerance === undefined ? undefined : number("--tolerance", o.tolerance, (v) => v >= 0 && v <= 1, "a fraction in [0, 1]"),
     rewind: integer("--rewind", o.rewind, 0),
     oneShot: o.oneShot === undefined ? undefined : number("--one-shot", o.oneShot, (v) => v > 0 && v < 1, "a fraction remaining in (0, 1)"),

@@ -3,15 +3,16 @@
 // and one clear line; failures while running exit with code 1 and one clear line (no stack
 // trace unless WT_DEBUG is set).
 import { setFlagsFromString } from "node:v8";
+
 // Favour a small heap: the garbage of a training step is short-lived, and this keeps the
 // tool's peak RSS down (measured: −3 MB on LeNet-300-100) at no cost in speed.
 setFlagsFromString("--optimize-for-size");
-import { Command, CommanderError } from "commander";
-import { trainCommand } from "./train-command.js";
-import { findCommand } from "./find-command.js";
-import { exportCommand } from "./export-command.js";
-import { UsageError } from "./usage-error.js";
 
+import { Command, CommanderError } from "commander";
+import { exportCommand } from "./export-command.js";
+import { findCommand } from "./find-command.js";
+import { trainCommand } from "./train-command.js";
+import { UsageError } from "./usage-error.js";
 
 const program = new Command("ticket")
   .description("winning-ticket: find lottery tickets (sparse, trainable subnetworks) with WebAssembly SIMD")

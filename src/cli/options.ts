@@ -1,14 +1,15 @@
 // Flags shared by `ticket train` and `ticket find`, their parsing and checks. Every bad value is
 // reported with the flag's name and what was expected.
-import { Command, Option } from "commander";
-import { UsageError } from "./usage-error.js";
+
+import { readFileSync, statSync } from "node:fs";
+import { type Command, Option } from "commander";
 import type { EngineOptions } from "../engine/engine.js";
+import { describeModel } from "../nn/model.js";
+import { type ModelSpec, parseModelSpec } from "../nn/model-spec.js";
+import { MODELS, namedModel, type Protocol } from "../nn/registry.js";
 import { defaultThreads, spawnNodeWorker } from "../node/workers.js";
 import type { TrainConfig } from "../train/train.js";
-import { readFileSync, statSync } from "node:fs";
-import { describeModel } from "../nn/model.js";
-import { parseModelSpec, type ModelSpec } from "../nn/model-spec.js";
-import { MODELS, namedModel, type Protocol } from "../nn/registry.js";
+import { UsageError } from "./usage-error.js";
 
 export interface CommonOptions {
   model: string;
@@ -37,9 +38,16 @@ export interface CommonOptions {
 export function addTrainingOptions(cmd: Command, defaults: { iterations: number; out: string; testCurve: boolean }): Command {
   // iterations, batch size and learning rate default to the chosen model's protocol (see modelChoice)
   return cmd
-    .addOption(new Option("--model <name|file.json>", `network: ${MODELS.map((m) => m.name).join(", ")} (mlp with --hidden), or a JSON model spec file`).default("lenet-300-100"))
+    .addOption(
+      new Option("--model <name|file.json>", `network: ${MODELS.map((m) => m.name).join(", ")} (mlp with --hidden), or a JSON model spec file`).default(
+        "lenet-300-100",
+      ),
+    )
     .option("--hidden <sizes>", "hidden layer sizes, comma-separated (e.g. 300,100); implies --model mlp")
-    .option("--iterations <n>", `training iterations (per round, for find; default: the model's protocol, ${defaults.iterations.toLocaleString("en")} for lenet-300-100)`)
+    .option(
+      "--iterations <n>",
+      `training iterations (per round, for find; default: the model's protocol, ${defaults.iterations.toLocaleString("en")} for lenet-300-100)`,
+    )
     .option("--batch-size <n>", "minibatch size (default: the model's protocol, 60)")
     .option("--lr <rate>", "learning rate (default: the model's protocol, 1.2e-3 for lenet-300-100)")
     .addOption(new Option("--optimizer <name>", "adam or sgd").default("adam"))
@@ -52,9 +60,12 @@ export function addTrainingOptions(cmd: Command, defaults: { iterations: number;
     .option("--validation <n>", "examples held out of the training file for validation", "5000")
     .option("--train-subset <n>", "train on only the first n training examples (quick runs)")
     .option("--normalize", "standardise pixels with the training mean and std (default: scale to [0, 1])")
-    .option(defaults.testCurve ? "--no-test-curve" : "--test-curve",
-      defaults.testCurve ? "skip test accuracy at every evaluation (still measured at early stop and at the end)"
-        : "also measure test accuracy at every evaluation (slower)")
+    .option(
+      defaults.testCurve ? "--no-test-curve" : "--test-curve",
+      defaults.testCurve
+        ? "skip test accuracy at every evaluation (still measured at early stop and at the end)"
+        : "also measure test accuracy at every evaluation (slower)",
+    )
     .addOption(new Option("--wasm <variant>", "kernel binary: auto, simd or relaxed-simd").default("auto"))
     .option("--threads <n>", "kernel threads (default: the available cores)")
     .addOption(new Option("--sparse <mode>", "sparse kernels for pruned layers: auto (by measured density crossover), on or off").default("auto"))
@@ -102,15 +113,25 @@ export function modelChoice(o: CommonOptions): ModelChoice {
     [name, protocol, make] = ["mlp", mlp.protocol, (input, classes) => mlp.spec(input, classes, hidden)];
   } else if (o.model.endsWith(".json")) {
     const spec = readSpecFile(o.model);
-    [name, protocol, make] = [o.model, { ...lenet.protocol, findIterations: undefined, source: `the spec file ${o.model}, with LeNet-300-100's optimizer settings and the paper's rates by layer kind` }, () => spec];
+    [name, protocol, make] = [
+      o.model,
+      {
+        ...lenet.protocol,
+        findIterations: undefined,
+        source: `the spec file ${o.model}, with LeNet-300-100's optimizer settings and the paper's rates by layer kind`,
+      },
+      () => spec,
+    ];
   } else {
-    const named = namedModel(o.model) ?? usage(`unknown --model "${o.model}" (choose ${MODELS.map((m) => m.name).join(", ")}, or give a .json model spec file)`);
+    const named =
+      namedModel(o.model) ?? usage(`unknown --model "${o.model}" (choose ${MODELS.map((m) => m.name).join(", ")}, or give a .json model spec file)`);
     if (named.name === "mlp") usage("--model mlp needs --hidden (e.g. --hidden 300,100)");
     [name, protocol, make] = [named.name, named.protocol, (input, classes) => named.spec(input, classes)];
   }
   const where = name.endsWith(".json") ? name : `--model ${name}`;
   return {
-    name, protocol,
+    name,
+    protocol,
     specFor(input, classes) {
       const spec = make(input, classes);
       const size = (dims: number[]): number => dims.reduce((a, b) => a * b, 1);
@@ -152,7 +173,7 @@ function readSpecFile(path: string): ModelSpec {
 
 export function trainConfig(o: CommonOptions, protocol: Protocol, command: "train" | "find"): TrainConfig {
   if (o.optimizer !== "adam" && o.optimizer !== "sgd") throw new UsageError(`unknown --optimizer "${o.optimizer}" (choose adam or sgd)`);
-  const iterations = command === "find" ? protocol.findIterations ?? protocol.iterations : protocol.iterations;
+  const iterations = command === "find" ? (protocol.findIterations ?? protocol.iterations) : protocol.iterations;
   return {
     iterations: integer("--iterations", o.iterations ?? String(iterations), 1),
     batchSize: integer("--batch-size", o.batchSize ?? String(protocol.batchSize), 1),
@@ -185,6 +206,7 @@ export function engineOptions(o: CommonOptions): EngineOptions {
   const cores = defaultThreads();
   const threads = o.threads === undefined ? (variant === "relaxed-simd" ? 1 : cores) : integer("--threads", o.threads, 1);
   if (threads > cores) throw new UsageError(`--threads ${threads} is more than the ${cores} cores available here; extra threads would only slow training down`);
-  if (threads > 1 && variant === "relaxed-simd") throw new UsageError("--wasm relaxed-simd runs on one thread; use --threads 1 (the threaded build is plain SIMD)");
+  if (threads > 1 && variant === "relaxed-simd")
+    throw new UsageError("--wasm relaxed-simd runs on one thread; use --threads 1 (the threaded build is plain SIMD)");
   return { variant, threads, spawnWorker: spawnNodeWorker };
 }

@@ -14,27 +14,39 @@ export async function makeProgress(quiet: boolean): Promise<Progress> {
   if (!process.stderr.isTTY) {
     let lastLogged = 0;
     return {
-      start(_total, label) { process.stderr.write(`${label}\n`); lastLogged = Date.now(); },
+      start(_total, label) {
+        process.stderr.write(`${label}\n`);
+        lastLogged = Date.now();
+      },
       update(done, fields) {
         if (Date.now() - lastLogged < 5000) return;
         lastLogged = Date.now();
-        process.stderr.write(`  ${Object.entries({ done: String(done), ...fields }).map(([k, v]) => `${k} ${v}`).join("  ")}\n`);
+        process.stderr.write(
+          `  ${Object.entries({ done: String(done), ...fields })
+            .map(([k, v]) => `${k} ${v}`)
+            .join("  ")}\n`,
+        );
       },
-      log(line) { process.stderr.write(`${line}\n`); },
+      log(line) {
+        process.stderr.write(`${line}\n`);
+      },
       stop() {},
     };
   }
   // SingleBar renders synchronously on update(): training blocks the event loop, so a
   // timer-driven bar would never be drawn.
   const { default: cliProgress } = await import("cli-progress");
-  const bar = new cliProgress.SingleBar({
-    format: "{label} [{bar}] {percentage}% | loss {loss} | val acc {valAcc} | ETA {eta_formatted}",
-    hideCursor: true,
-    stream: process.stderr,
-    etaBuffer: 500,
-    synchronousUpdate: true,
-    clearOnComplete: true,
-  }, cliProgress.Presets.shades_classic);
+  const bar = new cliProgress.SingleBar(
+    {
+      format: "{label} [{bar}] {percentage}% | loss {loss} | val acc {valAcc} | ETA {eta_formatted}",
+      hideCursor: true,
+      stream: process.stderr,
+      etaBuffer: 500,
+      synchronousUpdate: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
   let started = false;
   let fields: Record<string, string> = { label: "", loss: "-", valAcc: "-" };
   return {

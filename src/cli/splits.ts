@@ -1,7 +1,7 @@
 // The data flags of a command.
 import { defaultMnistDir } from "../node/mnist-files.js";
-import { loadSplits as loadSplitsFromDisk, type DataChoice, type LoadedSplits } from "../node/splits.js";
-import { integer, type CommonOptions } from "./options.js";
+import { type DataChoice, type LoadedSplits, loadSplits as loadSplitsFromDisk } from "../node/splits.js";
+import { type CommonOptions, integer } from "./options.js";
 import { UsageError } from "./usage-error.js";
 
 export type { DataChoice };

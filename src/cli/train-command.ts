@@ -3,13 +3,13 @@ import { join } from "node:path";
 import { Command } from "commander";
 import { ready } from "../engine/engine.js";
 import { Model } from "../nn/model.js";
-import { train, validateTrainConfig } from "../train/train.js";
 import { writeJsonAtomic } from "../node/atomic-write.js";
-import { addTrainingOptions, modelChoice, trainConfig, engineOptions, type CommonOptions } from "./options.js";
-import { dataChoice, loadSplits } from "./splits.js";
+import { train, validateTrainConfig } from "../train/train.js";
+import { addTrainingOptions, type CommonOptions, engineOptions, modelChoice, trainConfig } from "./options.js";
 import { makeProgress } from "./progress.js";
-import { UsageError } from "./usage-error.js";
 import { runtimeInfo } from "./runtime-info.js";
+import { dataChoice, loadSplits } from "./splits.js";
+import { UsageError } from "./usage-error.js";
 
 export function trainCommand(): Command {
   const cmd = new Command("train").description("train one dense network on MNIST-format data and write result.json");
@@ -39,14 +39,27 @@ export function trainCommand(): Command {
     progress.stop();
     const report = {
       command: "train",
-      config: { modelName: choice.name, model: spec, protocol: choice.protocol.source, ...config, seed: data.seed, data: data.dir, validation: data.validation, trainSubset: data.trainSubset, normalize: data.normalize },
+      config: {
+        modelName: choice.name,
+        model: spec,
+        protocol: choice.protocol.source,
+        ...config,
+        seed: data.seed,
+        data: data.dir,
+        validation: data.validation,
+        trainSubset: data.trainSubset,
+        normalize: data.normalize,
+      },
       engine: { variant: engine.variant, threads: engine.threads, ...runtimeInfo() },
       earlyStop: result.earlyStop,
       final: result.final,
       curve: result.curve,
       timing: {
-        wallSeconds: (Date.now() - started) / 1000, trainSeconds: result.trainSeconds, evalSeconds: result.evalSeconds,
-        stepsPerSecond: result.stepsPerSecond, samplesPerSecond: result.stepsPerSecond * config.batchSize,
+        wallSeconds: (Date.now() - started) / 1000,
+        trainSeconds: result.trainSeconds,
+        evalSeconds: result.evalSeconds,
+        stepsPerSecond: result.stepsPerSecond,
+        samplesPerSecond: result.stepsPerSecond * config.batchSize,
         peakRssMB: process.resourceUsage().maxRSS / 1024,
         windows: result.windows,
       },
@@ -58,7 +71,9 @@ export function trainCommand(): Command {
       console.log(JSON.stringify(report));
     } else if (!o.quiet) {
       const es = result.earlyStop;
-      console.log(`early stop at iteration ${es.iteration}: validation loss ${es.valLoss.toFixed(4)}, validation accuracy ${(es.valAccuracy * 100).toFixed(2)}%, test accuracy ${(es.testAccuracy * 100).toFixed(2)}%`);
+      console.log(
+        `early stop at iteration ${es.iteration}: validation loss ${es.valLoss.toFixed(4)}, validation accuracy ${(es.valAccuracy * 100).toFixed(2)}%, test accuracy ${(es.testAccuracy * 100).toFixed(2)}%`,
+      );
       console.log(`final (iteration ${result.final.iteration}): test accuracy ${(result.final.testAccuracy * 100).toFixed(2)}%`);
       console.log(`${result.stepsPerSecond.toFixed(0)} training steps/s (${engine.variant}); wrote ${path}`);
     }

@@ -1,8 +1,9 @@
 // Turns examples into input tensors, one batch at a time, into a tensor that is reused for every
 // batch: sparse pixel stores write their nonzero pixels straight into it (one kernel call per
 // batch); dense ones are gathered into a staging block in wasm memory and scaled to f32 there.
-import { engine } from "../engine/engine.js";
+
 import { Tensor } from "../autograd/tensor.js";
+import { engine } from "../engine/engine.js";
 import type { Random } from "../random.js";
 import type { Examples } from "./dataset.js";
 import { pixelTable, SparsePixels } from "./pixels.js";
@@ -26,7 +27,8 @@ export type InputLayout = "rows" | "features" | "channels";
 /** Standardises with the training set's pixel mean and standard deviation (the --normalize flag). */
 export function standardScaling(examples: Examples): PixelScaling {
   const { data, indices } = examples;
-  let sum = 0, sumSq = 0;
+  let sum = 0,
+    sumSq = 0;
   const row = new Uint8Array(data.features);
   for (const r of indices) {
     data.pixels.copyRow(r, row, 0);
@@ -57,16 +59,28 @@ export class BatchLoader {
   private readonly channels: number;
   private readonly strided: boolean;
 
-  constructor(readonly examples: Examples, readonly rows: number, readonly scaling: PixelScaling = UNIT_SCALING, readonly layout: InputLayout = "rows") {
+  constructor(
+    readonly examples: Examples,
+    readonly rows: number,
+    readonly scaling: PixelScaling = UNIT_SCALING,
+    readonly layout: InputLayout = "rows",
+  ) {
     const { features, shape } = examples.data;
     this.channels = layout === "channels" || scaling.channels ? shape[0] : 1;
     const plane = features / this.channels;
-    if (scaling.channels && scaling.channels.length !== this.channels) throw new Error(`batch: ${scaling.channels.length} channel scalings for images of ${this.channels} channels`);
-    this.inputs = new Tensor(layout === "features" ? [features, rows] : layout === "channels" ? [this.channels, rows * plane] : [rows, features], false, "batch inputs", false);
+    if (scaling.channels && scaling.channels.length !== this.channels)
+      throw new Error(`batch: ${scaling.channels.length} channel scalings for images of ${this.channels} channels`);
+    this.inputs = new Tensor(
+      layout === "features" ? [features, rows] : layout === "channels" ? [this.channels, rows * plane] : [rows, features],
+      false,
+      "batch inputs",
+      false,
+    );
     this.labels = new Int32Array(rows);
     const e = engine();
     const sparse = examples.data.pixels instanceof SparsePixels;
-    if (sparse && (this.channels > 1 || scaling.channels)) throw new Error(`batch: ${examples.name}: sparse pixel storage holds single-channel images with one scaling`);
+    if (sparse && (this.channels > 1 || scaling.channels))
+      throw new Error(`batch: ${examples.name}: sparse pixel storage holds single-channel images with one scaling`);
     // channel-major batches of one channel have the rows layout's memory; more channels (or a scaling per channel) take the strided kernel
     this.strided = !sparse && (this.channels > 1 || scaling.channels !== undefined);
     this.staging = sparse ? 0 : e.allocator.alloc(rows * features);
@@ -109,8 +123,20 @@ export class BatchLoader {
     }
     if (this.strided) {
       const plane = f / this.channels;
-      const [exampleStride, channelStride, pixelStride] = this.layout === "rows" ? [f, plane, 1] : this.layout === "features" ? [1, plane * this.rows, this.rows] : [plane, this.rows * plane, 1];
-      e.kernels.bytesToFloatStrided(this.staging, this.inputs.ptr, count, this.channels, plane, this.channelScaling, this.channelScaling + 4 * this.channels, exampleStride, channelStride, pixelStride);
+      const [exampleStride, channelStride, pixelStride] =
+        this.layout === "rows" ? [f, plane, 1] : this.layout === "features" ? [1, plane * this.rows, this.rows] : [plane, this.rows * plane, 1];
+      e.kernels.bytesToFloatStrided(
+        this.staging,
+        this.inputs.ptr,
+        count,
+        this.channels,
+        plane,
+        this.channelScaling,
+        this.channelScaling + 4 * this.channels,
+        exampleStride,
+        channelStride,
+        pixelStride,
+      );
     } else if (this.layout === "features") {
       e.kernels.bytesToFloatTransposed(this.staging, this.inputs.ptr, count, f, this.scaling.scale, this.scaling.shift);
     } else {
@@ -135,7 +161,10 @@ export class MinibatchStream {
   private position: number;
   epoch = 0;
 
-  constructor(private readonly loader: BatchLoader, private readonly rng: Random) {
+  constructor(
+    private readonly loader: BatchLoader,
+    private readonly rng: Random,
+  ) {
     const n = loader.examples.indices.length;
     if (loader.rows > n) throw new Error(`batch size ${loader.rows} is larger than the ${n} training examples`);
     this.order = Int32Array.from({ length: n }, (_, i) => i);

@@ -13,7 +13,10 @@ export const CIFAR10_FEATURES = 3 * 32 * 32;
 export const CIFAR10_RECORD_BYTES = 1 + CIFAR10_FEATURES;
 
 export class CifarError extends Error {
-  constructor(readonly source: string, problem: string) {
+  constructor(
+    readonly source: string,
+    problem: string,
+  ) {
     super(`${source}: ${problem}`);
     this.name = "CifarError";
   }
@@ -27,7 +30,10 @@ function recordCount(source: string, length: number): number {
   const records = Math.floor(length / CIFAR10_RECORD_BYTES);
   const stray = length % CIFAR10_RECORD_BYTES;
   if (stray !== 0) {
-    throw new CifarError(source, `truncated record: ${grouped(length)} bytes is ${grouped(records)} records and ${grouped(stray)} stray bytes; each record is ${grouped(CIFAR10_RECORD_BYTES)} bytes`);
+    throw new CifarError(
+      source,
+      `truncated record: ${grouped(length)} bytes is ${grouped(records)} records and ${grouped(stray)} stray bytes; each record is ${grouped(CIFAR10_RECORD_BYTES)} bytes`,
+    );
   }
   return records;
 }
@@ -42,7 +48,10 @@ export function datasetFromCifarBatches(name: string, files: { source: string; b
     for (let r = 0; r < counts[i]; r++) {
       const label = bytes[r * CIFAR10_RECORD_BYTES];
       if (label >= CIFAR10_CLASSES) {
-        throw new CifarError(source, `label ${label} in record ${r} (byte offset ${grouped(r * CIFAR10_RECORD_BYTES)}) is outside the ${CIFAR10_CLASSES} classes 0..${CIFAR10_CLASSES - 1}`);
+        throw new CifarError(
+          source,
+          `label ${label} in record ${r} (byte offset ${grouped(r * CIFAR10_RECORD_BYTES)}) is outside the ${CIFAR10_CLASSES} classes 0..${CIFAR10_CLASSES - 1}`,
+        );
       }
     }
   });
@@ -79,12 +88,14 @@ export function channelStatistics(examples: Examples): { mean: number; std: numb
   if (indices.length === 0) throw new Error(`${examples.name}: no examples to take channel statistics of`);
   const plane = data.features / channels;
   // integer byte sums stay exact in doubles (2^53 is far above 50,000 images × 1,024 × 255²)
-  const sums = new Float64Array(channels), squares = new Float64Array(channels);
+  const sums = new Float64Array(channels),
+    squares = new Float64Array(channels);
   const row = new Uint8Array(data.features);
   for (const r of indices) {
     data.pixels.copyRow(r, row, 0);
     for (let c = 0; c < channels; c++) {
-      let sum = 0, sumSq = 0;
+      let sum = 0,
+        sumSq = 0;
       for (let i = c * plane, end = i + plane; i < end; i++) {
         sum += row[i];
         sumSq += row[i] * row[i];

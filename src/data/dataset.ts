@@ -1,8 +1,9 @@
 // A labelled image set as in MNIST: pixels stay uint8 (a quarter of the memory of floats) and
 // are scaled per batch. Validation is held out of the training file by a seeded draw.
-import { IdxError, parseIdx, type IdxHeader } from "./idx.js";
-import { DensePixels, type PixelRows } from "./pixels.js";
+
 import type { Random } from "../random.js";
+import { IdxError, type IdxHeader, parseIdx } from "./idx.js";
+import { DensePixels, type PixelRows } from "./pixels.js";
 
 export interface Dataset {
   name: string;
@@ -33,12 +34,7 @@ function exampleShape(dims: number[]): number[] {
 }
 
 /** Builds a dataset from IDX images (n × rows × cols, u8) and labels (n, u8), checking they agree. */
-export function datasetFromIdx(
-  name: string,
-  imageBytes: Uint8Array, imageSource: string,
-  labelBytes: Uint8Array, labelSource: string,
-  classes = 10,
-): Dataset {
+export function datasetFromIdx(name: string, imageBytes: Uint8Array, imageSource: string, labelBytes: Uint8Array, labelSource: string, classes = 10): Dataset {
   const images = parseIdx(imageBytes, imageSource);
   const { count, features, shape } = checkImageHeader(images, imageSource);
   return datasetFromPixels(name, new DensePixels(images.data as Uint8Array, count, features), imageSource, labelBytes, labelSource, classes, shape);
@@ -47,12 +43,15 @@ export function datasetFromIdx(
 /** Builds a dataset from already-read images and IDX label bytes, checking they agree. */
 export function datasetFromPixels(
   name: string,
-  pixels: PixelRows, imageSource: string,
-  labelBytes: Uint8Array, labelSource: string,
+  pixels: PixelRows,
+  imageSource: string,
+  labelBytes: Uint8Array,
+  labelSource: string,
   classes = 10,
   shape: number[] = [pixels.features],
 ): Dataset {
-  if (shape.reduce((a, b) => a * b, 1) !== pixels.features) throw new Error(`${imageSource}: example shape [${shape.join(", ")}] does not hold ${pixels.features} pixels`);
+  if (shape.reduce((a, b) => a * b, 1) !== pixels.features)
+    throw new Error(`${imageSource}: example shape [${shape.join(", ")}] does not hold ${pixels.features} pixels`);
   const labels = parseIdx(labelBytes, labelSource);
   if (labels.type !== "u8") throw new IdxError(labelSource, `labels must be unsigned bytes (type 0x08), found ${labels.type}`);
   if (labels.dims.length !== 1) throw new IdxError(labelSource, `labels must be 1-dimensional, found [${labels.dims.join(", ")}]`);

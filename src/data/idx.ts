@@ -21,7 +21,10 @@ const TYPES: Record<number, { type: IdxArray["type"]; size: number }> = {
 };
 
 export class IdxError extends Error {
-  constructor(readonly source: string, problem: string) {
+  constructor(
+    readonly source: string,
+    problem: string,
+  ) {
     super(`${source}: ${problem}`);
     this.name = "IdxError";
   }
@@ -44,10 +47,14 @@ export function parseIdxHeader(bytes: Uint8Array, totalLength: number, source: s
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0);
   if (bytes[0] !== 0 || bytes[1] !== 0) {
-    throw new IdxError(source, `not an IDX file: magic number 0x${magic.toString(16).padStart(8, "0")} must start with two zero bytes (is it gzip-compressed? unpack it first)`);
+    throw new IdxError(
+      source,
+      `not an IDX file: magic number 0x${magic.toString(16).padStart(8, "0")} must start with two zero bytes (is it gzip-compressed? unpack it first)`,
+    );
   }
   const kind = TYPES[bytes[2]];
-  if (!kind) throw new IdxError(source, `unknown IDX element type 0x${bytes[2].toString(16).padStart(2, "0")} in magic number 0x${magic.toString(16).padStart(8, "0")}`);
+  if (!kind)
+    throw new IdxError(source, `unknown IDX element type 0x${bytes[2].toString(16).padStart(2, "0")} in magic number 0x${magic.toString(16).padStart(8, "0")}`);
   const rank = bytes[3];
   if (rank === 0) throw new IdxError(source, "IDX header declares 0 dimensions");
   const headerBytes = 4 + 4 * rank;
@@ -62,7 +69,10 @@ export function parseIdxHeader(bytes: Uint8Array, totalLength: number, source: s
     throw new IdxError(source, `truncated: dimensions [${dims.join(", ")}] of ${kind.type} need ${expected} bytes, file has ${totalLength}`);
   }
   if (totalLength > expected) {
-    throw new IdxError(source, `${totalLength - expected} unexpected bytes after the data: dimensions [${dims.join(", ")}] of ${kind.type} need exactly ${expected} bytes`);
+    throw new IdxError(
+      source,
+      `${totalLength - expected} unexpected bytes after the data: dimensions [${dims.join(", ")}] of ${kind.type} need exactly ${expected} bytes`,
+    );
   }
   return { dims, type: kind.type, size: kind.size, headerBytes };
 }
@@ -75,16 +85,28 @@ export function parseIdx(bytes: Uint8Array, source: string): IdxArray {
   const body = bytes.subarray(headerBytes);
   let data: IdxData;
   switch (kind.type) {
-    case "u8": data = body; break;
-    case "i8": data = new Int8Array(body.buffer, body.byteOffset, count); break;
+    case "u8":
+      data = body;
+      break;
+    case "i8":
+      data = new Int8Array(body.buffer, body.byteOffset, count);
+      break;
     default: {
       const bodyView = new DataView(body.buffer, body.byteOffset, body.byteLength);
       const read = {
-        i16: (i: number) => bodyView.getInt16(2 * i), i32: (i: number) => bodyView.getInt32(4 * i),
-        f32: (i: number) => bodyView.getFloat32(4 * i), f64: (i: number) => bodyView.getFloat64(8 * i),
+        i16: (i: number) => bodyView.getInt16(2 * i),
+        i32: (i: number) => bodyView.getInt32(4 * i),
+        f32: (i: number) => bodyView.getFloat32(4 * i),
+        f64: (i: number) => bodyView.getFloat64(8 * i),
       }[kind.type];
-      const out = kind.type === "i16" ? new Int16Array(count) : kind.type === "i32" ? new Int32Array(count)
-        : kind.type === "f32" ? new Float32Array(count) : new Float64Array(count);
+      const out =
+        kind.type === "i16"
+          ? new Int16Array(count)
+          : kind.type === "i32"
+            ? new Int32Array(count)
+            : kind.type === "f32"
+              ? new Float32Array(count)
+              : new Float64Array(count);
       for (let i = 0; i < count; i++) out[i] = read(i);
       data = out;
     }

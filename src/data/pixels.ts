@@ -2,7 +2,7 @@
 // each image as (position, value) pairs — MNIST is ~81% zeros, so its 47 MB of training pixels
 // take ~27 MB — filled in JavaScript, then moved into the engine's memory the first time a batch
 // is loaded from it, so that one kernel call writes a whole batch.
-import { loadedEngine, type Engine } from "../engine/engine.js";
+import { type Engine, loadedEngine } from "../engine/engine.js";
 
 export interface PixelRows {
   readonly count: number;
@@ -12,7 +12,11 @@ export interface PixelRows {
 }
 
 export class DensePixels implements PixelRows {
-  constructor(readonly data: Uint8Array, readonly count: number, readonly features: number) {}
+  constructor(
+    readonly data: Uint8Array,
+    readonly count: number,
+    readonly features: number,
+  ) {}
 
   copyRow(row: number, into: Uint8Array, at: number): void {
     into.set(this.data.subarray(row * this.features, (row + 1) * this.features), at);
@@ -49,7 +53,11 @@ export class SparsePixels implements PixelRows {
   private disposed = false;
 
   /** An empty store for `count` images with `nonzeros` nonzero pixels in all (fill with add()). */
-  constructor(readonly count: number, readonly features: number, readonly nonzeros: number) {
+  constructor(
+    readonly count: number,
+    readonly features: number,
+    readonly nonzeros: number,
+  ) {
     if (features > 65536) throw new Error(`sparse pixels: ${features} pixels per image is more than 65,536`);
     // straight into the engine's memory when there is one, so the pixels are never held twice
     const e = loadedEngine();
@@ -150,7 +158,8 @@ export class SparsePixels implements PixelRows {
  * conversion of dense pixels does), so both storages give batches with the same bits.
  */
 export function pixelTable(scaling: { scale: number; shift: number }): Float32Array {
-  const s = Math.fround(scaling.scale), t = Math.fround(scaling.shift);
+  const s = Math.fround(scaling.scale),
+    t = Math.fround(scaling.shift);
   return Float32Array.from({ length: 256 }, (_, v) => Math.fround(v * s) + t);
 }
 

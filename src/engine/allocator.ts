@@ -12,7 +12,10 @@ export class Allocator {
   private live = 0;
   private liveBytes = 0;
 
-  constructor(private readonly memory: WebAssembly.Memory, base: number) {
+  constructor(
+    private readonly memory: WebAssembly.Memory,
+    base: number,
+  ) {
     this.top = roundUp(base, ALIGN);
   }
 
@@ -42,9 +45,9 @@ export class Allocator {
 
   release(offset: number, bytes: number): void {
     const size = roundUp(Math.max(bytes, 1), ALIGN);
-    let list = this.free.get(size);
-    if (!list) this.free.set(size, (list = []));
-    list.push(offset);
+    const list = this.free.get(size);
+    if (list) list.push(offset);
+    else this.free.set(size, [offset]);
     this.live--;
     this.liveBytes -= size;
   }

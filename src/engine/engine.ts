@@ -4,7 +4,7 @@
 // outgrows) every view on the old buffer.
 import { Allocator } from "./allocator.js";
 import { compileSharedKernels, instantiateKernels, type KernelExports, type WasmVariant } from "./kernels.js";
-import { SLOT_BYTES, ThreadPool, type SpawnWorker, type WorkerInit } from "./thread-pool.js";
+import { SLOT_BYTES, type SpawnWorker, ThreadPool, type WorkerInit } from "./thread-pool.js";
 
 const INITIAL_PAGES = 256; // 16 MiB: LeNet-300-100 training fits without growing
 const MAXIMUM_PAGES = 32768; // 2 GiB
@@ -67,7 +67,14 @@ export class Engine {
     }
     const memory = new WebAssembly.Memory({ initial, maximum: MAXIMUM_PAGES });
     const { kernels, variant } = await instantiateKernels(memory, options.variant ?? "auto");
-    return new Engine(memory, kernels, variant, null, new Allocator(memory, Math.max(kernels.heapBase(), 1024)), note ? `running on one thread: ${note}` : null);
+    return new Engine(
+      memory,
+      kernels,
+      variant,
+      null,
+      new Allocator(memory, Math.max(kernels.heapBase(), 1024)),
+      note ? `running on one thread: ${note}` : null,
+    );
   }
 
   private static async createThreaded(threads: number, initial: number, spawn: SpawnWorker): Promise<Engine> {
@@ -127,7 +134,10 @@ export class Engine {
       return;
     }
     const bounds = splitAligned(n, parts, 8);
-    this.pool!.run("sgemmColumns", bounds.map(([n0, n1], t) => [transA, transB, m, n, k, a, b, c, accumulate, this.threadGemmWork[t], n0, n1]));
+    this.pool!.run(
+      "sgemmColumns",
+      bounds.map(([n0, n1], t) => [transA, transB, m, n, k, a, b, c, accumulate, this.threadGemmWork[t], n0, n1]),
+    );
   }
 
   /** Splits [0, n) into ranges for the threads (aligned), running `name` with `args(begin, end)` on each. */
@@ -137,7 +147,10 @@ export class Engine {
       (this.kernels as unknown as Record<string, (...a: number[]) => void>)[name](...args(0, n));
       return;
     }
-    this.pool!.run(name, splitAligned(n, parts, align).map(([b, e]) => args(b, e)));
+    this.pool!.run(
+      name,
+      splitAligned(n, parts, align).map(([b, e]) => args(b, e)),
+    );
   }
 
   /** Stops the kernel threads (a process can then exit). */

@@ -8,10 +8,21 @@ export interface KernelExports {
   simdPeak(iterations: number, seed: number): number;
   relaxedSimd(): number;
   sgemmWorkspaceBytes(): number;
-  sgemm(transA: number, transB: number, m: number, n: number, k: number,
-    a: number, b: number, c: number, accumulate: number, work: number): void;
-  sgemmColumns(transA: number, transB: number, m: number, n: number, k: number,
-    a: number, b: number, c: number, accumulate: number, work: number, n0: number, n1: number): void;
+  sgemm(transA: number, transB: number, m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number, work: number): void;
+  sgemmColumns(
+    transA: number,
+    transB: number,
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    b: number,
+    c: number,
+    accumulate: number,
+    work: number,
+    n0: number,
+    n1: number,
+  ): void;
   sgemmDot(m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number, n0: number, n1: number): void;
   add(a: number, b: number, out: number, n: number): void;
   axpy(alpha: number, src: number, dst: number, n: number): void;
@@ -29,26 +40,109 @@ export interface KernelExports {
   bytesToFloat(pixels: number, out: number, n: number, scale: number, shift: number): void;
   countSubnormal(x: number, n: number): number;
   addScalar(x: number, value: number, n: number): void;
-  adamStep(w: number, g: number, m: number, v: number, mask: number, n: number, lr: number, beta1: number,
-    beta2: number, eps: number, correction1: number, correction2: number, weightDecay: number): void;
+  adamStep(
+    w: number,
+    g: number,
+    m: number,
+    v: number,
+    mask: number,
+    n: number,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    correction1: number,
+    correction2: number,
+    weightDecay: number,
+  ): void;
   sgdStep(w: number, g: number, velocity: number, mask: number, n: number, lr: number, momentum: number, weightDecay: number): void;
   sparseForward(offsets: number, inputRows: number, values: number, outputs: number, xT: number, yT: number, batch: number): void;
-  sparseBackwardInput(colOffsets: number, colOutputRows: number, colValues: number, values: number, inputs: number, dyT: number, dxT: number, batch: number, accumulate: number): void;
+  sparseBackwardInput(
+    colOffsets: number,
+    colOutputRows: number,
+    colValues: number,
+    values: number,
+    inputs: number,
+    dyT: number,
+    dxT: number,
+    batch: number,
+    accumulate: number,
+  ): void;
   sparseBackwardWeights(offsets: number, inputRows: number, grad: number, outputs: number, xT: number, dyT: number, batch: number): void;
   transpose(x: number, out: number, rows: number, cols: number): void;
   addPerRow(x: number, v: number, out: number, rows: number, cols: number): void;
   sumEachRow(x: number, out: number, rows: number, cols: number, accumulate: number): void;
   gatherWeights(w: number, outputs: number, offsets: number, inputs: number, values: number, inputStride: number, outputStride: number): void;
   scatterWeights(values: number, outputs: number, offsets: number, inputs: number, w: number, inputStride: number, outputStride: number): void;
-  scatterPixels(offsets: number, positions: number, values: number, rows: number, count: number, table: number, out: number, pixelStride: number, exampleStride: number): void;
+  scatterPixels(
+    offsets: number,
+    positions: number,
+    values: number,
+    rows: number,
+    count: number,
+    table: number,
+    out: number,
+    pixelStride: number,
+    exampleStride: number,
+  ): void;
   bytesToFloatTransposed(pixels: number, out: number, rows: number, features: number, scale: number, shift: number): void;
-  bytesToFloatStrided(pixels: number, out: number, rows: number, channels: number, plane: number, scales: number, shifts: number,
-    exampleStride: number, channelStride: number, pixelStride: number): void;
-  im2col(x: number, cols: number, channels: number, batch: number, height: number, width: number,
-    kernelH: number, kernelW: number, stride: number, padding: number, outH: number, outW: number, row0: number, row1: number): void;
-  col2im(cols: number, dx: number, channels: number, batch: number, height: number, width: number,
-    kernelH: number, kernelW: number, stride: number, padding: number, outH: number, outW: number, c0: number, c1: number): void;
-  maxPool2d(x: number, out: number, argmax: number, height: number, width: number, size: number, stride: number, outH: number, outW: number, p0: number, p1: number): void;
+  bytesToFloatStrided(
+    pixels: number,
+    out: number,
+    rows: number,
+    channels: number,
+    plane: number,
+    scales: number,
+    shifts: number,
+    exampleStride: number,
+    channelStride: number,
+    pixelStride: number,
+  ): void;
+  im2col(
+    x: number,
+    cols: number,
+    channels: number,
+    batch: number,
+    height: number,
+    width: number,
+    kernelH: number,
+    kernelW: number,
+    stride: number,
+    padding: number,
+    outH: number,
+    outW: number,
+    row0: number,
+    row1: number,
+  ): void;
+  col2im(
+    cols: number,
+    dx: number,
+    channels: number,
+    batch: number,
+    height: number,
+    width: number,
+    kernelH: number,
+    kernelW: number,
+    stride: number,
+    padding: number,
+    outH: number,
+    outW: number,
+    c0: number,
+    c1: number,
+  ): void;
+  maxPool2d(
+    x: number,
+    out: number,
+    argmax: number,
+    height: number,
+    width: number,
+    size: number,
+    stride: number,
+    outH: number,
+    outW: number,
+    p0: number,
+    p1: number,
+  ): void;
   maxPool2dBackward(dy: number, argmax: number, dx: number, k0: number, k1: number): void;
   transposePlanes(x: number, out: number, planes: number, rows: number, cols: number, accumulate: number): void;
   selectWorkspaceBytes(): number;

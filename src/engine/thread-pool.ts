@@ -30,7 +30,10 @@ const MAX_ARGS = (SLOT_BYTES - 16) / 8;
 const SPIN = 20_000;
 // slot layout (int32 words): [0] job sequence (−1: exit), [1] finished sequence, [2] kernel index,
 // [3] argument count; from byte 16: f64 arguments
-const SEQ = 0, DONE = 1, FN = 2, NARGS = 3;
+const SEQ = 0,
+  DONE = 1,
+  FN = 2,
+  NARGS = 3;
 
 /** The loop a worker runs after instantiating the kernels (blocks its thread until told to exit). */
 export function runWorkerLoop(memory: WebAssembly.Memory, exports: Record<string, unknown>, slot: number, names: string[]): void {

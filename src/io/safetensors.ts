@@ -93,7 +93,10 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
     }
     const count = (e.shape as number[]).reduce((a, b) => a * b, 1);
     if (end - begin !== 4 * count) {
-      throw new SafetensorsError(source, `corrupt header: tensor ${name} of shape [${(e.shape as number[]).join(", ")}] needs ${4 * count} bytes, offsets give ${end - begin}`);
+      throw new SafetensorsError(
+        source,
+        `corrupt header: tensor ${name} of shape [${(e.shape as number[]).join(", ")}] needs ${4 * count} bytes, offsets give ${end - begin}`,
+      );
     }
     ranges.push([begin, end, name]);
     const data = new Float32Array(count);

@@ -45,14 +45,19 @@ export function paperRates(spec: ModelSpec, hiddenRate = 0.2, outputRate = 0.1, 
 
 export function validateLotteryConfig(c: LotteryConfig): void {
   const fraction = (name: string, v: number, allowOne = false): void => {
-    if (!(v >= 0 && (allowOne ? v <= 1 : v < 1)) || !Number.isFinite(v)) throw new Error(`${name} must be a fraction in [0, ${allowOne ? "1]" : "1)"}, got ${v}`);
+    if (!(v >= 0 && (allowOne ? v <= 1 : v < 1)) || !Number.isFinite(v))
+      throw new Error(`${name} must be a fraction in [0, ${allowOne ? "1]" : "1)"}, got ${v}`);
   };
-  const prunable = describeModel(c.spec).parameters.filter((p) => p.prunable).map((p) => p.name);
+  const prunable = describeModel(c.spec)
+    .parameters.filter((p) => p.prunable)
+    .map((p) => p.name);
   for (const [name, rate] of Object.entries(c.layerRates)) {
     if (!prunable.includes(name)) throw new Error(`pruning rate given for ${name}, which is not a prunable weight of this model (${prunable.join(", ")})`);
     fraction(`pruning rate of ${name}`, rate);
   }
-  if (c.strategy === "layerwise") for (const name of prunable) if (!(name in c.layerRates)) throw new Error(`no pruning rate for ${name} (rates given for ${Object.keys(c.layerRates).join(", ") || "no weight"})`);
+  if (c.strategy === "layerwise")
+    for (const name of prunable)
+      if (!(name in c.layerRates)) throw new Error(`no pruning rate for ${name} (rates given for ${Object.keys(c.layerRates).join(", ") || "no weight"})`);
   fraction("global pruning rate", c.globalRate);
   if (!Number.isInteger(c.rounds) || c.rounds < 0) throw new Error(`rounds must be a non-negative integer, got ${c.rounds}`);
   if (c.targetRemaining !== undefined && !(c.targetRemaining > 0 && c.targetRemaining <= 1)) {

@@ -3,10 +3,10 @@
 // survivors to θ0 (or to θK, the weights at iteration K of round 0: rewinding) and train again
 // with the mask fixed. Controls run beside each round: the same mask from a fresh random init
 // (reinit), and a random mask with the same per-layer counts from the same reset point (random).
-import { Model, describeModel } from "../nn/model.js";
+import { describeModel, Model } from "../nn/model.js";
 import { Random } from "../random.js";
-import { SplitEvaluators, evaluationChunk, train, validateTrainConfig, type EvalPoint, type Splits, type TrainResult } from "../train/train.js";
-import { validateLotteryConfig, type Arm, type LotteryConfig } from "./config.js";
+import { type EvalPoint, evaluationChunk, SplitEvaluators, type Splits, type TrainResult, train, validateTrainConfig } from "../train/train.js";
+import { type Arm, type LotteryConfig, validateLotteryConfig } from "./config.js";
 import { density, magnitudePrune, pruneToFraction, randomMask } from "./masks.js";
 
 export interface RoundResult {
@@ -71,10 +71,12 @@ export interface LotteryHooks {
 export function plannedRounds(config: LotteryConfig): number {
   if (config.oneShot !== undefined) return 1;
   if (config.targetRemaining === undefined) return config.rounds;
-  const layers = describeModel(config.spec).parameters.filter((p) => p.prunable).map((p) => {
-    const size = p.shape.reduce((a, b) => a * b, 1);
-    return { name: p.name, size, kept: size };
-  });
+  const layers = describeModel(config.spec)
+    .parameters.filter((p) => p.prunable)
+    .map((p) => {
+      const size = p.shape.reduce((a, b) => a * b, 1);
+      return { name: p.name, size, kept: size };
+    });
   const total = layers.reduce((n, l) => n + l.size, 0);
   for (let r = 1; r <= config.rounds; r++) {
     if (config.strategy === "global") {
@@ -120,17 +122,32 @@ export interface ControlRunner {
 
 /** Trains `model` as it stands (masks and initial values set) and summarises the run. */
 export function trainArm(
-  model: Model, splits: Splits, config: LotteryConfig, arm: Arm, round: number, evaluators: SplitEvaluators,
+  model: Model,
+  splits: Splits,
+  config: LotteryConfig,
+  arm: Arm,
+  round: number,
+  evaluators: SplitEvaluators,
   onStep?: (iteration: number, loss: number, syncModel: () => void, lastValAccuracy: number | null) => void,
 ): RoundResult {
   let lastValAccuracy: number | null = null;
-  const result: TrainResult = train(model, splits, config.train, {
-    onStep: (iteration, loss, syncModel) => onStep?.(iteration, loss, syncModel, lastValAccuracy),
-    onEval: (p) => (lastValAccuracy = p.valAccuracy),
-  }, evaluators);
+  const result: TrainResult = train(
+    model,
+    splits,
+    config.train,
+    {
+      onStep: (iteration, loss, syncModel) => onStep?.(iteration, loss, syncModel, lastValAccuracy),
+      onEval: (p) => (lastValAccuracy = p.valAccuracy),
+    },
+    evaluators,
+  );
   const d = density(model.prunable());
   return {
-    arm, round, remaining: d.remaining, remainingByLayer: d.byLayer, kept: d.kept,
+    arm,
+    round,
+    remaining: d.remaining,
+    remainingByLayer: d.byLayer,
+    kept: d.kept,
     earlyStopIteration: result.earlyStop.iteration,
     earlyStopValLoss: result.earlyStop.valLoss,
     earlyStopValAccuracy: result.earlyStop.valAccuracy,
@@ -146,7 +163,11 @@ export function trainArm(
 /** Runs control arms in this thread, on a model of their own. */
 export class InProcessControls implements ControlRunner {
   private model: Model | null = null;
-  constructor(private readonly splits: Splits, private readonly config: LotteryConfig, private readonly evaluators: SplitEvaluators) {}
+  constructor(
+    private readonly splits: Splits,
+    private readonly config: LotteryConfig,
+    private readonly evaluators: SplitEvaluators,
+  ) {}
 
   // trains at once, before returning (an async function runs synchronously up to its first await)
   async run(job: ControlJob, onStep?: (iteration: number, loss: number) => void): Promise<RoundResult> {
@@ -171,8 +192,11 @@ const ARM_ORDER: Arm[] = ["ticket", "reinit", "random"];
  * are the same whichever runner is used.
  */
 export async function findTicket(
-  splits: Splits, config: LotteryConfig, hooks: LotteryHooks = {},
-  resume?: { state: LotteryState; checkpoint: LotteryCheckpoint }, runner?: ControlRunner,
+  splits: Splits,
+  config: LotteryConfig,
+  hooks: LotteryHooks = {},
+  resume?: { state: LotteryState; checkpoint: LotteryCheckpoint },
+  runner?: ControlRunner,
 ): Promise<LotteryState> {
   validateLotteryConfig(config);
   validateTrainConfig(config.train, splits);
@@ -186,10 +210,12 @@ export async function findTicket(
     ? { results: [...resume.state.results], completedRounds: resume.state.completedRounds, stopReason: resume.state.stopReason }
     : { results: [], completedRounds: 0, stopReason: null };
   let done = state.results.length * config.train.iterations;
-  const progress = (arm: Arm, round: number) => (iteration: number, loss: number, _sync?: unknown, valAccuracy: number | null = null): void => {
-    done++;
-    hooks.onProgress?.({ arm, round, iteration, done, total: totalIterations, loss, valAccuracy });
-  };
+  const progress =
+    (arm: Arm, round: number) =>
+    (iteration: number, loss: number, _sync?: unknown, valAccuracy: number | null = null): void => {
+      done++;
+      hooks.onProgress?.({ arm, round, iteration, done, total: totalIterations, loss, valAccuracy });
+    };
 
   let theta0: Weights;
   let rewind: Weights | null = null;
@@ -259,10 +285,12 @@ export async function findTicket(
             jobs.push(controlRunner.run({ arm, round, init, masks: ticketMasks }, progress(arm, round)));
           } else {
             const rng = new Random(config.seed, 2000 + round);
-            randomMasks = new Map(model.prunable().map((p) => {
-              const kept = Math.round(ticketMasks.get(p.name)!.reduce((a, b) => a + b, 0));
-              return [p.name, randomMask(p.value.size, kept, rng)];
-            }));
+            randomMasks = new Map(
+              model.prunable().map((p) => {
+                const kept = Math.round(ticketMasks.get(p.name)!.reduce((a, b) => a + b, 0));
+                return [p.name, randomMask(p.value.size, kept, rng)];
+              }),
+            );
             jobs.push(controlRunner.run({ arm: "random", round, init: resetPoint, masks: randomMasks }, progress(arm, round)));
           }
         }

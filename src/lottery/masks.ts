@@ -14,7 +14,8 @@ export interface Density {
 }
 
 export function density(prunable: readonly Parameter[]): Density {
-  let kept = 0, total = 0;
+  let kept = 0,
+    total = 0;
   const byLayer: Record<string, number> = {};
   for (const p of prunable) {
     const k = p.mask ? countKept(p.mask) : p.value.size;
@@ -33,7 +34,10 @@ export function density(prunable: readonly Parameter[]): Density {
 export function magnitudePrune(prunable: readonly Parameter[], strategy: Strategy, layerRates: Record<string, number>, globalRate: number): void {
   if (strategy === "global") {
     const remaining = prunable.reduce((n, p) => n + countKept(p.ensureMask()), 0);
-    pruneSmallest(prunable.map((p) => ({ name: p.name, weights: p.value, mask: p.ensureMask() })), Math.round(globalRate * remaining));
+    pruneSmallest(
+      prunable.map((p) => ({ name: p.name, weights: p.value, mask: p.ensureMask() })),
+      Math.round(globalRate * remaining),
+    );
     return;
   }
   for (const p of prunable) {
@@ -49,7 +53,10 @@ export function pruneToFraction(prunable: readonly Parameter[], strategy: Strate
   if (strategy === "global") {
     const kept = prunable.reduce((n, p) => n + countKept(p.ensureMask()), 0);
     const total = prunable.reduce((n, p) => n + p.value.size, 0);
-    pruneSmallest(prunable.map((p) => ({ name: p.name, weights: p.value, mask: p.ensureMask() })), Math.max(0, kept - Math.round(remaining * total)));
+    pruneSmallest(
+      prunable.map((p) => ({ name: p.name, weights: p.value, mask: p.ensureMask() })),
+      Math.max(0, kept - Math.round(remaining * total)),
+    );
     return;
   }
   for (const p of prunable) {

@@ -1,20 +1,44 @@
 // Reports of a search: CSV rows, a plain-text summary table, and SVG charts in the manner of the
 // paper's figures (percent of weights remaining on a log axis, descending left to right).
-import type { RoundResult } from "./find.js";
+
 import type { Arm } from "./config.js";
+import type { RoundResult } from "./find.js";
 
 const ARM_LABEL: Record<Arm, string> = { ticket: "winning ticket", reinit: "random reinit", random: "random pruning" };
 const ARM_COLOR: Record<Arm, string> = { ticket: "#1f77b4", reinit: "#d62728", random: "#2ca02c" };
 
 export function resultsCsv(results: readonly RoundResult[]): string {
   const layers = Object.keys(results[0]?.remainingByLayer ?? {});
-  const header = ["arm", "round", "percent_remaining", ...layers.map((l) => `percent_remaining_${l}`), "early_stop_iteration",
-    "early_stop_val_loss", "early_stop_val_accuracy", "early_stop_test_accuracy", "final_val_accuracy", "final_test_accuracy", "seconds", "steps_per_second"];
-  const rows = results.map((r) => [
-    r.arm, r.round, (r.remaining * 100).toFixed(3), ...layers.map((l) => (r.remainingByLayer[l] * 100).toFixed(3)), r.earlyStopIteration,
-    r.earlyStopValLoss.toFixed(5), r.earlyStopValAccuracy.toFixed(4), r.earlyStopTestAccuracy.toFixed(4), r.finalValAccuracy.toFixed(4),
-    r.finalTestAccuracy.toFixed(4), r.seconds.toFixed(2), r.stepsPerSecond.toFixed(1),
-  ].join(","));
+  const header = [
+    "arm",
+    "round",
+    "percent_remaining",
+    ...layers.map((l) => `percent_remaining_${l}`),
+    "early_stop_iteration",
+    "early_stop_val_loss",
+    "early_stop_val_accuracy",
+    "early_stop_test_accuracy",
+    "final_val_accuracy",
+    "final_test_accuracy",
+    "seconds",
+    "steps_per_second",
+  ];
+  const rows = results.map((r) =>
+    [
+      r.arm,
+      r.round,
+      (r.remaining * 100).toFixed(3),
+      ...layers.map((l) => (r.remainingByLayer[l] * 100).toFixed(3)),
+      r.earlyStopIteration,
+      r.earlyStopValLoss.toFixed(5),
+      r.earlyStopValAccuracy.toFixed(4),
+      r.earlyStopTestAccuracy.toFixed(4),
+      r.finalValAccuracy.toFixed(4),
+      r.finalTestAccuracy.toFixed(4),
+      r.seconds.toFixed(2),
+      r.stepsPerSecond.toFixed(1),
+    ].join(","),
+  );
   return `${[header.join(","), ...rows].join("\n")}\n`;
 }
 
@@ -50,13 +74,21 @@ function escapeXml(s: string): string {
 
 /** A line chart with a logarithmic, descending x axis (percent of weights remaining). */
 export function logLineChart(title: string, yLabel: string, series: Series[], yFormat: (v: number) => string): string {
-  const W = 720, H = 440, left = 70, right = 180, top = 40, bottom = 55;
+  const W = 720,
+    H = 440,
+    left = 70,
+    right = 180,
+    top = 40,
+    bottom = 55;
   const all = series.flatMap((s) => s.points);
-  if (all.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><text x="20" y="30">${escapeXml(title)}: no data</text></svg>\n`;
+  if (all.length === 0)
+    return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><text x="20" y="30">${escapeXml(title)}: no data</text></svg>\n`;
   const xs = all.map((p) => Math.log10(p.x));
-  const xMax = Math.max(...xs), xMin = Math.min(...xs);
+  const xMax = Math.max(...xs),
+    xMin = Math.min(...xs);
   const xSpan = xMax - xMin || 1;
-  let yMin = Math.min(...all.map((p) => p.y)), yMax = Math.max(...all.map((p) => p.y));
+  let yMin = Math.min(...all.map((p) => p.y)),
+    yMax = Math.max(...all.map((p) => p.y));
   const pad = (yMax - yMin) * 0.08 || Math.abs(yMax) * 0.01 || 1;
   yMin -= pad;
   yMax += pad;
@@ -84,7 +116,9 @@ export function logLineChart(title: string, yLabel: string, series: Series[], yF
   parts.push(`<text transform="translate(16 ${(H - bottom + top) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(yLabel)}</text>`);
   series.forEach((s, i) => {
     const pts = [...s.points].sort((a, b) => b.x - a.x);
-    parts.push(`<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(" ")}"/>`);
+    parts.push(
+      `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(" ")}"/>`,
+    );
     for (const p of pts) parts.push(`<circle cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="3" fill="${s.color}"/>`);
     const ly = top + 16 + i * 20;
     parts.push(`<line x1="${W - right + 14}" x2="${W - right + 38}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"/>`);
@@ -105,9 +139,19 @@ function seriesBy(results: readonly RoundResult[], value: (r: RoundResult) => nu
 }
 
 export function accuracyChart(results: readonly RoundResult[]): string {
-  return logLineChart("Test accuracy at early stop", "test accuracy (%)", seriesBy(results, (r) => r.earlyStopTestAccuracy * 100), (v) => v.toFixed(2));
+  return logLineChart(
+    "Test accuracy at early stop",
+    "test accuracy (%)",
+    seriesBy(results, (r) => r.earlyStopTestAccuracy * 100),
+    (v) => v.toFixed(2),
+  );
 }
 
 export function earlyStopChart(results: readonly RoundResult[]): string {
-  return logLineChart("Early-stop iteration (minimum validation loss)", "iteration", seriesBy(results, (r) => r.earlyStopIteration), (v) => v.toFixed(0));
+  return logLineChart(
+    "Early-stop iteration (minimum validation loss)",
+    "iteration",
+    seriesBy(results, (r) => r.earlyStopIteration),
+    (v) => v.toFixed(0),
+  );
 }

@@ -1,18 +1,19 @@
 // A 2-D convolution on channel-major images: y[O, N·Ho·Wo] = W[O, C·k·k] · im2col(x) + b per
 // output channel. The kernel is held as that [O, C·k·k] matrix and shown as PyTorch's
 // [O, C, k, k] (the same bytes), so a pruned kernel runs on the sparse kernels unchanged.
-import { Tensor } from "../autograd/tensor.js";
+
+import { im2col, type WindowGeometry, windowOutput } from "../autograd/image-ops.js";
 import { addPerRow, matmul } from "../autograd/ops.js";
-import { im2col, windowOutput, type WindowGeometry } from "../autograd/image-ops.js";
-import { Parameter } from "./parameter.js";
-import { glorotNormal } from "./init.js";
+import { Tensor } from "../autograd/tensor.js";
 import type { Random } from "../random.js";
+import { glorotNormal } from "./init.js";
 import type { Layer, LayerDescription, RunContext } from "./layer.js";
-import { describeShape, type ActivationShape, type Conv2dSpec } from "./model-spec.js";
+import { type ActivationShape, type Conv2dSpec, describeShape } from "./model-spec.js";
+import { Parameter } from "./parameter.js";
 
 export function convGeometry(spec: Conv2dSpec, input: ActivationShape): WindowGeometry {
   if (input.kind !== "image") throw new Error(`input is ${describeShape(input)}, but a convolution needs an image [channels, height, width]`);
-  const padding = spec.padding === "same" ? (spec.kernel - 1) / 2 : spec.padding ?? 0;
+  const padding = spec.padding === "same" ? (spec.kernel - 1) / 2 : (spec.padding ?? 0);
   if (!Number.isInteger(padding)) throw new Error(`padding "same" needs an odd kernel, got ${spec.kernel}`);
   return { channels: input.channels, height: input.height, width: input.width, kernelH: spec.kernel, kernelW: spec.kernel, stride: spec.stride ?? 1, padding };
 }
@@ -21,12 +22,22 @@ export function describeConv2d(spec: Conv2dSpec, input: ActivationShape, name: s
   const g = convGeometry(spec, input);
   const { outH, outW } = windowOutput(g);
   if (outH < 1 || outW < 1) throw new Error(`a ${g.kernelH}×${g.kernelW} kernel with padding ${g.padding} does not fit ${describeShape(input)}`);
-  const inputs = g.channels * g.kernelH * g.kernelW, outputs = spec.outputs;
+  const inputs = g.channels * g.kernelH * g.kernelW,
+    outputs = spec.outputs;
   return {
-    name, type: "conv2d", input, output: { kind: "image", channels: outputs, height: outH, width: outW },
+    name,
+    type: "conv2d",
+    input,
+    output: { kind: "image", channels: outputs, height: outH, width: outW },
     floatsPerExample: (outputs + inputs) * outH * outW,
     parameters: [
-      { name: `${name}.weight`, shape: [outputs, g.channels, g.kernelH, g.kernelW], prunable: true, group: isOutput ? "output" : "conv", product: { inputs, outputs, inputStride: 1, outputStride: inputs } },
+      {
+        name: `${name}.weight`,
+        shape: [outputs, g.channels, g.kernelH, g.kernelW],
+        prunable: true,
+        group: isOutput ? "output" : "conv",
+        product: { inputs, outputs, inputStride: 1, outputStride: inputs },
+      },
       { name: `${name}.bias`, shape: [outputs], prunable: false, group: null, product: null },
     ],
   };
@@ -38,7 +49,11 @@ export class Conv2d implements Layer {
   readonly parameters: readonly Parameter[];
   private readonly geometry: WindowGeometry;
 
-  constructor(readonly description: LayerDescription, spec: Conv2dSpec, rng: Random) {
+  constructor(
+    readonly description: LayerDescription,
+    spec: Conv2dSpec,
+    rng: Random,
+  ) {
     this.geometry = convGeometry(spec, description.input);
     const [w, b] = description.parameters;
     const { inputs, outputs } = w.product!;

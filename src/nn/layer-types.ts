@@ -3,9 +3,9 @@
 import type { Random } from "../random.js";
 import { Conv2d, describeConv2d } from "./conv2d.js";
 import type { Layer, LayerDescription } from "./layer.js";
-import { Linear, describeLinear } from "./linear.js";
+import { describeLinear, Linear } from "./linear.js";
 import type { ActivationShape, LayerType, SpecOf } from "./model-spec.js";
-import { Flatten, MaxPool2d, Relu, describeFlatten, describeMaxPool2d, describeRelu } from "./pointwise-layers.js";
+import { describeFlatten, describeMaxPool2d, describeRelu, Flatten, MaxPool2d, Relu } from "./pointwise-layers.js";
 
 interface LayerKind<T extends LayerType> {
   /** Prefix of default names, numbered per type in order: fc1, fc2; conv1, conv2. */

@@ -84,7 +84,7 @@ export function parseModelSpec(json: unknown, source: string): ModelSpec {
   const fail = (where: string, problem: string): never => {
     throw new Error(`${source}: ${where}: ${problem}`);
   };
-  if (!json || typeof json !== "object" || Array.isArray(json)) fail("model spec", "must be a JSON object with \"input\" and \"layers\"");
+  if (!json || typeof json !== "object" || Array.isArray(json)) fail("model spec", 'must be a JSON object with "input" and "layers"');
   const o = json as Record<string, unknown>;
   for (const key of Object.keys(o)) if (!["input", "layers", "output"].includes(key)) fail(key, "unknown field (a model spec has input, layers and output)");
   if (!Array.isArray(o.input) || !(o.input.length === 1 || o.input.length === 3) || !o.input.every(isPositiveInteger)) {
@@ -93,7 +93,7 @@ export function parseModelSpec(json: unknown, source: string): ModelSpec {
   if (!Array.isArray(o.layers) || o.layers.length === 0) fail("layers", "must be a non-empty array of layers");
   const layers = (o.layers as unknown[]).map((l, i): LayerSpec => {
     const where = `layers[${i}]`;
-    if (!l || typeof l !== "object" || Array.isArray(l)) return fail(where, "must be an object with a \"type\"");
+    if (!l || typeof l !== "object" || Array.isArray(l)) return fail(where, 'must be an object with a "type"');
     const layer = l as Record<string, unknown>;
     const type = layer.type;
     if (typeof type !== "string" || !(type in LAYER_FIELDS)) {

@@ -7,7 +7,7 @@ import type { Tensor } from "../autograd/tensor.js";
 import { Random } from "../random.js";
 import type { Layer, LayerDescription, Layout, ParameterInfo, RunContext } from "./layer.js";
 import { layerKind } from "./layer-types.js";
-import { describeShape, shapeOf, sizeOf, type ActivationShape, type LayerSpec, type ModelSpec } from "./model-spec.js";
+import { type ActivationShape, describeShape, type LayerSpec, type ModelSpec, shapeOf, sizeOf } from "./model-spec.js";
 import type { Parameter, PruneGroup } from "./parameter.js";
 
 export interface ModelDescription {
@@ -29,7 +29,9 @@ export interface ModelDescription {
 export function describeModel(spec: ModelSpec): ModelDescription {
   const specShape = shapeOf(spec.input);
   const firstFlatten = spec.layers.findIndex((l) => l.type === "flatten");
-  const spatialBeforeFlatten = spec.layers.slice(0, firstFlatten < 0 ? spec.layers.length : firstFlatten).some((l) => l.type === "conv2d" || l.type === "maxPool2d");
+  const spatialBeforeFlatten = spec.layers
+    .slice(0, firstFlatten < 0 ? spec.layers.length : firstFlatten)
+    .some((l) => l.type === "conv2d" || l.type === "maxPool2d");
   const inputKind = specShape.kind === "image" && spatialBeforeFlatten ? "image" : "vector";
   let shape: ActivationShape = inputKind === "image" ? specShape : { kind: "vector", features: sizeOf(specShape) };
   const names = nameLayers(spec.layers);
@@ -46,8 +48,16 @@ export function describeModel(spec: ModelSpec): ModelDescription {
       throw new Error(`model: layers[${i}] (${l.type} ${names[i]}): ${(error as Error).message}`);
     }
   });
-  if (shape.kind !== "vector") throw new Error(`model: the last layer gives ${describeShape(shape)}; end with a flatten and a linear layer so it gives one score per class`);
-  return { layers, parameters: layers.flatMap((l) => l.parameters), output, inputKind, classes: shape.features, vectorOnly: layers.every((l) => l.input.kind === "vector") };
+  if (shape.kind !== "vector")
+    throw new Error(`model: the last layer gives ${describeShape(shape)}; end with a flatten and a linear layer so it gives one score per class`);
+  return {
+    layers,
+    parameters: layers.flatMap((l) => l.parameters),
+    output,
+    inputKind,
+    classes: shape.features,
+    vectorOnly: layers.every((l) => l.input.kind === "vector"),
+  };
 }
 
 /** Per-round pruning rates by prunable parameter name, from a rate for each group (conv, linear, output). */
@@ -77,7 +87,11 @@ export class Model {
   readonly layers: Layer[];
 
   /** Weights are drawn from `new Random(seed, stream)`: the same seed always gives the same θ0. */
-  constructor(readonly spec: ModelSpec, seed: number, stream = 0) {
+  constructor(
+    readonly spec: ModelSpec,
+    seed: number,
+    stream = 0,
+  ) {
     this.description = describeModel(spec);
     const rng = new Random(seed, stream);
     this.layers = this.description.layers.map((d, i) => layerKind(d.type).create(d, spec.layers[i] as never, rng));
@@ -119,7 +133,12 @@ export class Model {
 
   parameter(name: string): Parameter {
     const p = this.parameters().find((q) => q.name === name);
-    if (!p) throw new Error(`model has no parameter "${name}" (it has ${this.parameters().map((q) => q.name).join(", ")})`);
+    if (!p)
+      throw new Error(
+        `model has no parameter "${name}" (it has ${this.parameters()
+          .map((q) => q.name)
+          .join(", ")})`,
+      );
     return p;
   }
 

@@ -1,10 +1,11 @@
 // The layers without parameters: ReLU, max pooling and flattening. Their shapes follow from
 // their input's; they run in whatever layout the plan chose.
-import type { Tensor } from "../autograd/tensor.js";
-import { relu } from "../autograd/ops.js";
+
 import { channelsToFeatures, maxPool2d, windowOutput } from "../autograd/image-ops.js";
+import { relu } from "../autograd/ops.js";
+import type { Tensor } from "../autograd/tensor.js";
 import type { Layer, LayerDescription, RunContext } from "./layer.js";
-import { describeShape, sizeOf, type ActivationShape, type FlattenSpec, type MaxPool2dSpec, type ReluSpec } from "./model-spec.js";
+import { type ActivationShape, describeShape, type FlattenSpec, type MaxPool2dSpec, type ReluSpec, sizeOf } from "./model-spec.js";
 
 export function describeRelu(_spec: ReluSpec, input: ActivationShape, name: string): LayerDescription {
   return { name, type: "relu", input, output: input, parameters: [], floatsPerExample: sizeOf(input) };
@@ -28,7 +29,10 @@ export function describeMaxPool2d(spec: MaxPool2dSpec, input: ActivationShape, n
 
 export class MaxPool2d implements Layer {
   readonly parameters = [];
-  constructor(readonly description: LayerDescription, private readonly spec: MaxPool2dSpec) {}
+  constructor(
+    readonly description: LayerDescription,
+    private readonly spec: MaxPool2dSpec,
+  ) {}
   forward(x: Tensor, run: RunContext): Tensor {
     const input = this.description.input;
     if (input.kind !== "image" || run.layout !== "features") throw new Error(`${this.description.name}: max pooling runs on channel-major images`);

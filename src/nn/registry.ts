@@ -25,8 +25,10 @@ export interface NamedModel {
   protocol: Protocol;
 }
 
-const dense = (sizes: number[], classes: number): LayerSpec[] =>
-  [...sizes.flatMap((outputs): LayerSpec[] => [{ type: "linear", outputs }, { type: "relu" }]), { type: "linear", outputs: classes }];
+const dense = (sizes: number[], classes: number): LayerSpec[] => [
+  ...sizes.flatMap((outputs): LayerSpec[] => [{ type: "linear", outputs }, { type: "relu" }]),
+  { type: "linear", outputs: classes },
+];
 
 /** The paper's conv nets: pairs of 3×3 'same' convolutions, each pair followed by a 2×2 max-pool, then 256-256-classes. */
 function vggLike(widths: number[]): (input: number[], classes: number) => ModelSpec {
@@ -34,9 +36,12 @@ function vggLike(widths: number[]): (input: number[], classes: number) => ModelS
     input,
     layers: [
       ...widths.flatMap((outputs, i): LayerSpec[] => [
-        { type: "conv2d", outputs, kernel: 3, padding: "same" }, { type: "relu" }, ...(i % 2 === 1 ? [{ type: "maxPool2d", size: 2 } as LayerSpec] : []),
+        { type: "conv2d", outputs, kernel: 3, padding: "same" },
+        { type: "relu" },
+        ...(i % 2 === 1 ? [{ type: "maxPool2d", size: 2 } as LayerSpec] : []),
       ]),
-      { type: "flatten" }, ...dense([256, 256], classes),
+      { type: "flatten" },
+      ...dense([256, 256], classes),
     ],
   });
 }
@@ -47,12 +52,14 @@ const paperConv = (net: string, lr: number, iterations: number, conv: number) =>
 
 export const MODELS: readonly NamedModel[] = [
   {
-    name: "lenet-300-100", description: "fully connected 300-100, ReLU (the paper's MNIST network)",
+    name: "lenet-300-100",
+    description: "fully connected 300-100, ReLU (the paper's MNIST network)",
     spec: (input, classes) => ({ input, layers: [{ type: "flatten" }, ...dense([300, 100], classes)] }),
     protocol: { lr: 1.2e-3, iterations: 10_000, findIterations: 5_000, batchSize: 60, rates: { conv: 0.1, linear: 0.2, output: 0.1 }, source: PAPER_LENET },
   },
   {
-    name: "mlp", description: "fully connected with the hidden sizes of --hidden, ReLU",
+    name: "mlp",
+    description: "fully connected with the hidden sizes of --hidden, ReLU",
     spec: (input, classes, hidden) => {
       if (!hidden) throw new Error("model mlp needs hidden layer sizes (--hidden 300,100)");
       return { input, layers: [{ type: "flatten" }, ...dense(hidden, classes)] };
@@ -60,32 +67,44 @@ export const MODELS: readonly NamedModel[] = [
     protocol: { lr: 1.2e-3, iterations: 10_000, findIterations: 5_000, batchSize: 60, rates: { conv: 0.1, linear: 0.2, output: 0.1 }, source: PAPER_LENET },
   },
   {
-    name: "lenet-5", description: "LeNet-5: conv 6@5×5, max-pool, conv 16@5×5, max-pool, fc 120-84, ReLU",
+    name: "lenet-5",
+    description: "LeNet-5: conv 6@5×5, max-pool, conv 16@5×5, max-pool, fc 120-84, ReLU",
     spec: (input, classes) => ({
       input,
       layers: [
-        { type: "conv2d", outputs: 6, kernel: 5 }, { type: "relu" }, { type: "maxPool2d", size: 2 },
-        { type: "conv2d", outputs: 16, kernel: 5 }, { type: "relu" }, { type: "maxPool2d", size: 2 },
-        { type: "flatten" }, ...dense([120, 84], classes),
+        { type: "conv2d", outputs: 6, kernel: 5 },
+        { type: "relu" },
+        { type: "maxPool2d", size: 2 },
+        { type: "conv2d", outputs: 16, kernel: 5 },
+        { type: "relu" },
+        { type: "maxPool2d", size: 2 },
+        { type: "flatten" },
+        ...dense([120, 84], classes),
       ],
     }),
     protocol: {
-      lr: 1.2e-3, iterations: 10_000, batchSize: 60, rates: { conv: 0.1, linear: 0.2, output: 0.1 },
+      lr: 1.2e-3,
+      iterations: 10_000,
+      batchSize: 60,
+      rates: { conv: 0.1, linear: 0.2, output: 0.1 },
       source: "not in the paper: LeNet-300-100's optimizer settings with the paper's conv-net rates (10% of conv, 20% of fc, 10% of output weights per round)",
     },
   },
   {
-    name: "conv-2", description: "the paper's Conv-2: conv 64, 64, max-pool, fc 256-256",
+    name: "conv-2",
+    description: "the paper's Conv-2: conv 64, 64, max-pool, fc 256-256",
     spec: vggLike([64, 64]),
     protocol: { lr: 2e-4, iterations: 20_000, batchSize: 60, rates: { conv: 0.1, linear: 0.2, output: 0.1 }, source: paperConv("Conv-2", 2e-4, 20_000, 0.1) },
   },
   {
-    name: "conv-4", description: "the paper's Conv-4: conv 64, 64, max-pool, 128, 128, max-pool, fc 256-256",
+    name: "conv-4",
+    description: "the paper's Conv-4: conv 64, 64, max-pool, 128, 128, max-pool, fc 256-256",
     spec: vggLike([64, 64, 128, 128]),
     protocol: { lr: 3e-4, iterations: 25_000, batchSize: 60, rates: { conv: 0.1, linear: 0.2, output: 0.1 }, source: paperConv("Conv-4", 3e-4, 25_000, 0.1) },
   },
   {
-    name: "conv-6", description: "the paper's Conv-6: conv 64, 64, max-pool, 128, 128, max-pool, 256, 256, max-pool, fc 256-256",
+    name: "conv-6",
+    description: "the paper's Conv-6: conv 64, 64, max-pool, 128, 128, max-pool, 256, 256, max-pool, fc 256-256",
     spec: vggLike([64, 64, 128, 128, 256, 256]),
     protocol: { lr: 3e-4, iterations: 30_000, batchSize: 60, rates: { conv: 0.15, linear: 0.2, output: 0.1 }, source: paperConv("Conv-6", 3e-4, 30_000, 0.15) },
   },

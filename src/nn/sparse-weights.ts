@@ -2,7 +2,7 @@
 // product costs in proportion to the weights that remain. Any layer's weight works that declares
 // how it enters its product (Parameter.product): a linear layer's, or a convolution's kernel. `values` is what the optimizer
 // trains; `scatter()` writes it back into the dense parameter.
-import { Tensor, fromOp } from "../autograd/tensor.js";
+import { fromOp, Tensor } from "../autograd/tensor.js";
 import { engine } from "../engine/engine.js";
 import type { Parameter } from "./parameter.js";
 
@@ -50,7 +50,8 @@ export class SparseWeights {
     const colOffsets = new Int32Array(inputs + 1);
     for (const i of indices) colOffsets[i + 1]++;
     for (let i = 0; i < inputs; i++) colOffsets[i + 1] += colOffsets[i];
-    const colOutputs = new Int32Array(indices.length), colValues = new Int32Array(indices.length);
+    const colOutputs = new Int32Array(indices.length),
+      colValues = new Int32Array(indices.length);
     const fill = colOffsets.slice(0, inputs);
     for (let j = 0; j < outputs; j++) {
       for (let p = offsets[j]; p < offsets[j + 1]; p++) {
@@ -95,18 +96,42 @@ export class SparseWeights {
     // threads split the outputs (forward, weight gradient) or the inputs (input gradient), so
     // each writes its own rows; splitting the batch lanes made them write the same cache lines
     const { inputRows, colOutputRows } = this.rowOffsets(batch);
-    e.parallel("sparseForward", this.outputs, 1, work, (j0, j1) => [this.offsets + 4 * j0, inputRows, this.values.ptr, j1 - j0, xT.ptr, out.ptr + 4 * j0 * batch, batch]);
+    e.parallel("sparseForward", this.outputs, 1, work, (j0, j1) => [
+      this.offsets + 4 * j0,
+      inputRows,
+      this.values.ptr,
+      j1 - j0,
+      xT.ptr,
+      out.ptr + 4 * j0 * batch,
+      batch,
+    ]);
     return fromOp(out, [xT, this.values], () => {
       const g = out.gradBuffer().ptr;
       if (xT.requiresGrad) {
         const { buffer, overwrite } = xT.gradTarget();
         e.parallel("sparseBackwardInput", this.inputs, 1, work, (i0, i1) => [
-          this.colOffsets + 4 * i0, colOutputRows, this.colValues, this.values.ptr, i1 - i0, g, buffer.ptr + 4 * i0 * batch, batch, overwrite ? 0 : 1,
+          this.colOffsets + 4 * i0,
+          colOutputRows,
+          this.colValues,
+          this.values.ptr,
+          i1 - i0,
+          g,
+          buffer.ptr + 4 * i0 * batch,
+          batch,
+          overwrite ? 0 : 1,
         ]);
       }
       if (this.values.requiresGrad) {
         const dw = this.values.gradBuffer().ptr;
-        e.parallel("sparseBackwardWeights", this.outputs, 1, work, (j0, j1) => [this.offsets + 4 * j0, inputRows, dw, j1 - j0, xT.ptr, g + 4 * j0 * batch, batch]);
+        e.parallel("sparseBackwardWeights", this.outputs, 1, work, (j0, j1) => [
+          this.offsets + 4 * j0,
+          inputRows,
+          dw,
+          j1 - j0,
+          xT.ptr,
+          g + 4 * j0 * batch,
+          batch,
+        ]);
       }
     });
   }

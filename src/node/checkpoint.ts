@@ -54,10 +54,13 @@ export function readCheckpoint(path: string, spec: ModelSpec): LotteryCheckpoint
       const t = tensors.get(`${prefix}/${name}`);
       if (!t) throw new Error(`${path}: checkpoint has no tensor ${prefix}/${name}`);
       const want = shapes.get(name)!;
-      if (t.shape.join(",") !== want.join(",")) throw new Error(`${path}: ${prefix}/${name} has shape [${t.shape.join(", ")}], the model needs [${want.join(", ")}]`);
+      if (t.shape.join(",") !== want.join(","))
+        throw new Error(`${path}: ${prefix}/${name} has shape [${t.shape.join(", ")}], the model needs [${want.join(", ")}]`);
     }
   };
-  const weights = describeModel(spec).parameters.filter((p) => p.prunable).map((p) => p.name);
+  const weights = describeModel(spec)
+    .parameters.filter((p) => p.prunable)
+    .map((p) => p.name);
   check("theta0", shapes.keys());
   check("trained", shapes.keys());
   check("mask", weights);
@@ -66,8 +69,12 @@ export function readCheckpoint(path: string, spec: ModelSpec): LotteryCheckpoint
   const rewind = group(tensors, "rewind");
   const randomMasks = group(tensors, "random_mask");
   return {
-    round, theta0: group(tensors, "theta0"), rewind: rewind.size ? rewind : null, masks: group(tensors, "mask"),
-    trained: group(tensors, "trained"), randomMasks: randomMasks.size ? randomMasks : null,
+    round,
+    theta0: group(tensors, "theta0"),
+    rewind: rewind.size ? rewind : null,
+    masks: group(tensors, "mask"),
+    trained: group(tensors, "trained"),
+    randomMasks: randomMasks.size ? randomMasks : null,
   };
 }
 

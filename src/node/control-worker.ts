@@ -3,9 +3,9 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { ready } from "../engine/engine.js";
 import type { LotteryConfig } from "../lottery/config.js";
-import { InProcessControls, type ControlJob } from "../lottery/find.js";
-import { SplitEvaluators, evaluationChunk } from "../train/train.js";
-import { loadSplits, type DataChoice } from "./splits.js";
+import { type ControlJob, InProcessControls } from "../lottery/find.js";
+import { evaluationChunk, SplitEvaluators } from "../train/train.js";
+import { type DataChoice, loadSplits } from "./splits.js";
 
 const { config, data } = workerData as { config: LotteryConfig; data: DataChoice };
 

@@ -1,7 +1,7 @@
 // Reads a data directory whose format is told by its file names (Node only): the CIFAR-10 binary
 // batches (in the directory or its cifar-10-batches-bin/ folder, as the official archive unpacks),
 // otherwise an MNIST-format IDX set.
-import { closeSync, constants, existsSync, fstatSync, openSync, readSync, statSync, type Stats } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync, type Stats, statSync } from "node:fs";
 import { join } from "node:path";
 import { CIFAR10_CLASSES, CIFAR10_RECORD_BYTES, datasetFromCifarBatches } from "../data/cifar.js";
 import type { Dataset } from "../data/dataset.js";
@@ -85,7 +85,11 @@ function findCifarDir(dir: string): string | null {
 function readClassNames(dir: string): string[] | undefined {
   const path = join(dir, CIFAR10_META);
   if (!existsSync(path)) return undefined;
-  const names = new TextDecoder().decode(readBounded(path, MAX_META_BYTES, "CIFAR-10 class list")).split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== "");
+  const names = new TextDecoder()
+    .decode(readBounded(path, MAX_META_BYTES, "CIFAR-10 class list"))
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== "");
   if (names.length !== CIFAR10_CLASSES) throw new Error(`${path}: names ${names.length} classes, CIFAR-10 has ${CIFAR10_CLASSES} (one name a line)`);
   return names;
 }

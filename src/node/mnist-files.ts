@@ -4,9 +4,9 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } fro
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { checkImageHeader, datasetFromIdx, datasetFromPixels, type Dataset } from "../data/dataset.js";
+import { checkImageHeader, type Dataset, datasetFromIdx, datasetFromPixels } from "../data/dataset.js";
 import { parseIdxHeader } from "../data/idx.js";
-import { SparsePixels, countNonzero } from "../data/pixels.js";
+import { countNonzero, SparsePixels } from "../data/pixels.js";
 
 const FILES = {
   trainImages: "train-images-idx3-ubyte",

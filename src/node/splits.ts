@@ -1,9 +1,10 @@
 // Loads a data directory (MNIST-format IDX or CIFAR-10 binary batches) and splits it as the
 // paper does (Node: reads files).
-import { allExamples, splitValidation, take } from "../data/dataset.js";
-import { standardScaling, UNIT_SCALING, type PixelScaling } from "../data/batches.js";
+
+import { type PixelScaling, standardScaling, UNIT_SCALING } from "../data/batches.js";
 import { channelStatistics } from "../data/cifar.js";
 import type { Examples } from "../data/dataset.js";
+import { allExamples, splitValidation, take } from "../data/dataset.js";
 import { Random } from "../random.js";
 import type { Splits } from "../train/train.js";
 import { loadDataDir } from "./data-dir.js";

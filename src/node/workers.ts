@@ -1,6 +1,7 @@
 // Kernel threads in Node: worker_threads running the portable worker loop.
-import { availableParallelism } from "node:os";
+
 import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
 import type { WorkerHandle } from "../engine/thread-pool.js";
 import { compiledWorkerUrl } from "./worker-url.js";
 

@@ -2,7 +2,7 @@
 import { Tensor } from "../autograd/tensor.js";
 import { engine } from "../engine/engine.js";
 import type { Parameter } from "../nn/parameter.js";
-import { zeroGrads, type Optimizer } from "./optimizer.js";
+import { type Optimizer, zeroGrads } from "./optimizer.js";
 
 export interface AdamOptions {
   lr: number;
@@ -17,7 +17,10 @@ export class Adam implements Optimizer {
   private readonly moments: { m: Tensor; v: Tensor }[];
   private t = 0;
 
-  constructor(private readonly params: readonly Parameter[], private readonly options: AdamOptions) {
+  constructor(
+    private readonly params: readonly Parameter[],
+    private readonly options: AdamOptions,
+  ) {
     this.moments = params.map((p) => ({
       m: new Tensor(p.value.shape, false, `adam m of ${p.name}`, false).fill(0),
       v: new Tensor(p.value.shape, false, `adam v of ${p.name}`, false).fill(0),
@@ -35,7 +38,19 @@ export class Adam implements Optimizer {
       const g = p.value.gradBuffer();
       const mask = p.mask ? p.mask.ptr : 0;
       e.parallel("adamStep", p.value.size, 16, 20 * p.value.size, (b, end) => [
-        p.value.ptr + 4 * b, g.ptr + 4 * b, m.ptr + 4 * b, v.ptr + 4 * b, mask ? mask + 4 * b : 0, end - b, lr, beta1, beta2, eps, c1, c2, weightDecay,
+        p.value.ptr + 4 * b,
+        g.ptr + 4 * b,
+        m.ptr + 4 * b,
+        v.ptr + 4 * b,
+        mask ? mask + 4 * b : 0,
+        end - b,
+        lr,
+        beta1,
+        beta2,
+        eps,
+        c1,
+        c2,
+        weightDecay,
       ]);
     });
   }

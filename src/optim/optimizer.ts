@@ -1,6 +1,7 @@
 // What every optimizer offers the training loop.
-import type { Parameter } from "../nn/parameter.js";
+
 import type { Tensor } from "../autograd/tensor.js";
+import type { Parameter } from "../nn/parameter.js";
 
 export interface Optimizer {
   readonly name: string;

@@ -2,7 +2,7 @@
 import { Tensor } from "../autograd/tensor.js";
 import { engine } from "../engine/engine.js";
 import type { Parameter } from "../nn/parameter.js";
-import { zeroGrads, type Optimizer } from "./optimizer.js";
+import { type Optimizer, zeroGrads } from "./optimizer.js";
 
 export interface SgdOptions {
   lr: number;
@@ -14,7 +14,10 @@ export class Sgd implements Optimizer {
   readonly name = "sgd";
   private readonly velocity: Tensor[];
 
-  constructor(private readonly params: readonly Parameter[], private readonly options: SgdOptions) {
+  constructor(
+    private readonly params: readonly Parameter[],
+    private readonly options: SgdOptions,
+  ) {
     this.velocity = params.map((p) => new Tensor(p.value.shape, false, `sgd velocity of ${p.name}`, false).fill(0));
   }
 
@@ -26,7 +29,14 @@ export class Sgd implements Optimizer {
       const mask = p.mask ? p.mask.ptr : 0;
       const vel = this.velocity[i].ptr;
       e.parallel("sgdStep", p.value.size, 16, 10 * p.value.size, (b, end) => [
-        p.value.ptr + 4 * b, g.ptr + 4 * b, vel + 4 * b, mask ? mask + 4 * b : 0, end - b, lr, momentum, weightDecay,
+        p.value.ptr + 4 * b,
+        g.ptr + 4 * b,
+        vel + 4 * b,
+        mask ? mask + 4 * b : 0,
+        end - b,
+        lr,
+        momentum,
+        weightDecay,
       ]);
     });
   }

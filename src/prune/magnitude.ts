@@ -1,8 +1,9 @@
 // Magnitude pruning over one weight buffer (layer-wise) or several (global), through the
 // radix-select kernel: exactly k of the unmasked weights go, the smallest |w| first, ties in
 // buffer order then index order.
-import { engine } from "../engine/engine.js";
+
 import type { Tensor } from "../autograd/tensor.js";
+import { engine } from "../engine/engine.js";
 
 export interface PruneTarget {
   /** Used in error messages. */
@@ -27,7 +28,9 @@ function withRecords<T>(targets: readonly PruneTarget[], fn: (list: number) => T
   const e = engine();
   for (const t of targets) {
     if (t.weights.size !== t.mask.size) {
-      throw new Error(`prune: mask of ${t.name} has ${t.mask.size} entries but its weights have ${t.weights.size} (shapes [${t.mask.shape.join(", ")}] and [${t.weights.shape.join(", ")}])`);
+      throw new Error(
+        `prune: mask of ${t.name} has ${t.mask.size} entries but its weights have ${t.weights.size} (shapes [${t.mask.shape.join(", ")}] and [${t.weights.shape.join(", ")}])`,
+      );
     }
   }
   const list = e.allocator.alloc(targets.length * 12);

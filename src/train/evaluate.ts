@@ -1,10 +1,11 @@
 // Evaluation without the autograd tape: loss and accuracy over a whole split, in chunks.
-import { engine } from "../engine/engine.js";
-import { noGrad, tidy } from "../autograd/scope.js";
+
 import { crossEntropy } from "../autograd/ops.js";
+import { noGrad, tidy } from "../autograd/scope.js";
 import type { Tensor } from "../autograd/tensor.js";
 import { BatchLoader, type InputLayout, type PixelScaling } from "../data/batches.js";
 import type { Examples } from "../data/dataset.js";
+import { engine } from "../engine/engine.js";
 
 export interface Evaluation {
   loss: number;
@@ -27,7 +28,11 @@ export class Evaluator {
   readonly count: number;
   readonly chunk: number;
 
-  constructor(readonly examples: Examples, private readonly scaling: PixelScaling, chunk = 128) {
+  constructor(
+    readonly examples: Examples,
+    private readonly scaling: PixelScaling,
+    chunk = 128,
+  ) {
     this.count = examples.indices.length;
     this.chunk = Math.min(chunk, this.count);
     this.order = Int32Array.from({ length: this.count }, (_, i) => i);
@@ -52,13 +57,15 @@ export class Evaluator {
     for (let start = 0; start < this.count; ) {
       const loader = this.count - start >= loaders[0].rows ? loaders[0] : loaders[1];
       const rows = loader.load(this.order, start, loader.rows);
-      noGrad(() => tidy(() => {
-        const logits = model.forward(loader.inputs, rows);
-        lossSum += crossEntropy(logits, loader.labels).item() * rows;
-        e.kernels.argmaxRows(logits.ptr, this.predictions, rows, logits.shape[1]);
-        const predicted = e.i32(this.predictions, rows);
-        for (let i = 0; i < rows; i++) if (predicted[i] === loader.labels[i]) correct++;
-      }));
+      noGrad(() =>
+        tidy(() => {
+          const logits = model.forward(loader.inputs, rows);
+          lossSum += crossEntropy(logits, loader.labels).item() * rows;
+          e.kernels.argmaxRows(logits.ptr, this.predictions, rows, logits.shape[1]);
+          const predicted = e.i32(this.predictions, rows);
+          for (let i = 0; i < rows; i++) if (predicted[i] === loader.labels[i]) correct++;
+        }),
+      );
       start += rows;
     }
     return { loss: lossSum / this.count, accuracy: correct / this.count };

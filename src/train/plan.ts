@@ -59,7 +59,10 @@ export function planExecution(model: Model, mode: SparseMode = "auto"): Executio
     return s ? new Parameter(`${p.name} (sparse)`, s.values, false) : p;
   });
   return {
-    modes, layout, inputLayout, trainable,
+    modes,
+    layout,
+    inputLayout,
+    trainable,
     forward: (x, batch) => model.forward(x, { layout, batch, sparse: (p) => sparse.get(p) ?? null }),
     syncToDense: () => sparse.forEach((s) => s.scatter()),
     syncFromDense: () => sparse.forEach((s) => s.gather()),

@@ -1,21 +1,22 @@
 // The training loop: seeded minibatches, forward, backward, a fused masked optimizer step; every
 // `evalEvery` iterations, validation loss and accuracy (and test accuracy); the early-stop point
 // is the iteration of minimum validation loss, with the test accuracy of the weights at that point.
+
+import { crossEntropy } from "../autograd/ops.js";
 import { tidy } from "../autograd/scope.js";
 import type { Tensor } from "../autograd/tensor.js";
-import { engine } from "../engine/engine.js";
-import { crossEntropy } from "../autograd/ops.js";
-import { BatchLoader, MinibatchStream, UNIT_SCALING, type PixelScaling } from "../data/batches.js";
+import { BatchLoader, MinibatchStream, type PixelScaling, UNIT_SCALING } from "../data/batches.js";
 import type { Examples } from "../data/dataset.js";
+import { engine } from "../engine/engine.js";
 import { describeModel, type Model } from "../nn/model.js";
 import type { ModelSpec } from "../nn/model-spec.js";
 import type { Parameter } from "../nn/parameter.js";
-import { planExecution, type SparseMode } from "./plan.js";
 import { Adam } from "../optim/adam.js";
-import { Sgd } from "../optim/sgd.js";
 import type { Optimizer } from "../optim/optimizer.js";
+import { Sgd } from "../optim/sgd.js";
 import { Random } from "../random.js";
 import { Evaluator } from "./evaluate.js";
+import { planExecution, type SparseMode } from "./plan.js";
 
 export interface TrainConfig {
   iterations: number;
@@ -34,8 +35,15 @@ export interface TrainConfig {
 }
 
 export const PAPER_TRAINING: TrainConfig = {
-  iterations: 10_000, batchSize: 60, evalEvery: 100, optimizer: "adam", lr: 1.2e-3, momentum: 0.9,
-  weightDecay: 0, dataSeed: 0, testCurve: true,
+  iterations: 10_000,
+  batchSize: 60,
+  evalEvery: 100,
+  optimizer: "adam",
+  lr: 1.2e-3,
+  momentum: 0.9,
+  weightDecay: 0,
+  dataSeed: 0,
+  testCurve: true,
 };
 
 export interface Splits {
@@ -191,14 +199,23 @@ export function train(model: Model, splits: Splits, config: TrainConfig, hooks: 
       stepsSinceEval++;
       hooks.onStep?.(it, loss, syncModel);
       if (it % config.evalEvery === 0 || it === config.iterations) {
-        windows.push({ fromIteration: windowStart.iteration, toIteration: it, stepsPerSecond: (it - windowStart.iteration) / ((trainMs - windowStart.trainMs) / 1000) });
+        windows.push({
+          fromIteration: windowStart.iteration,
+          toIteration: it,
+          stepsPerSecond: (it - windowStart.iteration) / ((trainMs - windowStart.trainMs) / 1000),
+        });
         windowStart = { iteration: it, trainMs };
         evaluateAt(it);
       }
     }
     syncModel();
     const last = curve[curve.length - 1];
-    const finalTest = last.testAccuracy ?? timed(() => evals.test.evaluate(classifier).accuracy, (ms) => (evalMs += ms));
+    const finalTest =
+      last.testAccuracy ??
+      timed(
+        () => evals.test.evaluate(classifier).accuracy,
+        (ms) => (evalMs += ms),
+      );
     const b = best!;
     let earlyTest = b.testAccuracy;
     if (earlyTest === undefined) {
@@ -206,7 +223,10 @@ export function train(model: Model, splits: Splits, config: TrainConfig, hooks: 
       const current = model.snapshot();
       model.restore(b.weights!);
       plan.syncFromDense();
-      earlyTest = timed(() => evals.test.evaluate(classifier).accuracy, (ms) => (evalMs += ms));
+      earlyTest = timed(
+        () => evals.test.evaluate(classifier).accuracy,
+        (ms) => (evalMs += ms),
+      );
       model.restore(current); // the plan's compact weights are not read again: it is disposed below
     }
     const k = engine().kernels;

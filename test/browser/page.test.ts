@@ -1,11 +1,12 @@
 // Opens the built page in Debian's chromium (driven by playwright-core; never a downloaded
 // browser), starts a tiny search, waits for finished rounds, checks the accuracy and saves a
 // screenshot to test-artifacts/web-page.png.
-import { createServer, type Server } from "node:http";
+
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { createServer, type Server } from "node:http";
 import { extname, join, normalize } from "node:path";
+import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromium, type Browser } from "playwright-core";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const DIST = join(ROOT, "web", "dist");
@@ -30,7 +31,15 @@ beforeAll(async () => {
   url = `http://127.0.0.1:${typeof address === "object" && address ? address.port : 0}/`;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
   });
 });
 
@@ -53,9 +62,13 @@ describe("the web page", () => {
     await page.waitForSelector("body[data-runs-done]", { timeout: 120_000 });
     expect(await page.evaluate(() => 1 + 1)).toBe(2);
     await page.waitForSelector("body[data-state='done']", { timeout: 240_000 });
-    const rows = await page.$$eval("#results tbody tr", (trs) => trs.map((tr) => ({
-      arm: (tr as HTMLElement).dataset.arm, round: Number((tr as HTMLElement).dataset.round), accuracy: Number((tr as HTMLElement).dataset.accuracy),
-    })));
+    const rows = await page.$$eval("#results tbody tr", (trs) =>
+      trs.map((tr) => ({
+        arm: (tr as HTMLElement).dataset.arm,
+        round: Number((tr as HTMLElement).dataset.round),
+        accuracy: Number((tr as HTMLElement).dataset.accuracy),
+      })),
+    );
     expect(rows.map((r) => `${r.arm}${r.round}`)).toEqual(["ticket0", "ticket1", "reinit1", "ticket2", "reinit2"]);
     for (const r of rows) expect(r.accuracy).toBeGreaterThan(0.85);
     expect(await page.textContent("#status")).toMatch(/^Done: 2 pruning rounds done/);

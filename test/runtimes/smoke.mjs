@@ -1,7 +1,7 @@
 // The core smoke test, run unchanged in Node, Deno and Bun: train a tiny MLP on synthetic
 // images, run two rounds of the lottery (prune, rewind to θ0, retrain), and check the results.
 // Uses only the portable library entry: no file system, no Node built-ins.
-import { DensePixels, Model, mlpSpec, PAPER_TRAINING, Random, allExamples, engine, findTicket, paperRates, ready } from "../../dist/index.js";
+import { allExamples, DensePixels, engine, findTicket, Model, mlpSpec, PAPER_TRAINING, paperRates, Random, ready } from "../../dist/index.js";
 
 function syntheticDigits(count, seed) {
   // four classes of 8×8 images: a bright row, column, diagonal or border, plus noise
@@ -28,10 +28,21 @@ const validation = allExamples(syntheticDigits(300, 2));
 const test = allExamples(syntheticDigits(300, 3));
 const spec = mlpSpec(64, [32, 16], 4);
 const checkpoints = [];
-const state = await findTicket({ train, validation, test }, {
-  spec, train: { ...PAPER_TRAINING, iterations: 200, evalEvery: 50, testCurve: false },
-  seed: 0, strategy: "layerwise", layerRates: paperRates(spec, 0.5, 0.3), globalRate: 0.5, rounds: 2, rewind: 0, controls: ["reinit"],
-}, { onRoundDone: (_s, c) => checkpoints.push(c) });
+const state = await findTicket(
+  { train, validation, test },
+  {
+    spec,
+    train: { ...PAPER_TRAINING, iterations: 200, evalEvery: 50, testCurve: false },
+    seed: 0,
+    strategy: "layerwise",
+    layerRates: paperRates(spec, 0.5, 0.3),
+    globalRate: 0.5,
+    rounds: 2,
+    rewind: 0,
+    controls: ["reinit"],
+  },
+  { onRoundDone: (_s, c) => checkpoints.push(c) },
+);
 
 const theta0 = new Model(spec, 0).snapshot();
 const rewoundToTheta0 = checkpoints.every((c) => [...c.theta0].every(([name, v]) => v.every((x, i) => Object.is(x, theta0.get(name)[i]))));
@@ -47,4 +58,5 @@ if (!rewoundToTheta0) throw new Error("smoke: θ0 was not restored bit for bit")
 // fc1 2048 → 512 and fc2 512 → 128 weights (50% per round), fc3 64 → 45 → 31 (30% per round)
 const expected = [1, (1024 + 256 + 45) / 2624, (512 + 128 + 31) / 2624];
 if (tickets.length !== 3 || tickets.some((r, i) => Math.abs(r.remaining - expected[i]) > 1e-12)) throw new Error("smoke: wrong pruned fractions");
-for (const r of tickets) if (!(r.earlyStopTestAccuracy > 0.9)) throw new Error(`smoke: accuracy ${r.earlyStopTestAccuracy} at ${r.remaining} remaining is too low`);
+for (const r of tickets)
+  if (!(r.earlyStopTestAccuracy > 0.9)) throw new Error(`smoke: accuracy ${r.earlyStopTestAccuracy} at ${r.remaining} remaining is too low`);
