@@ -190,4 +190,34 @@ describe("findTicket", async () => {
     const strip = (rs: typeof full.results) => rs.map(({ seconds: _s, stepsPerSecond: _p, ...r }) => r);
     expect(strip(resumed.results)).toEqual(strip(full.results));
   });
+
+  it("a conv net: global pruning, rewinding, both controls, and resume to the same results", async () => {
+    const conv: LotteryConfig["spec"] = {
+      input: [1, 28, 28],
+      layers: [
+        { type: "conv2d", outputs: 4, kernel: 5, stride: 2 },
+        { type: "relu" },
+        { type: "maxPool2d", size: 2 },
+        { type: "flatten" },
+        { type: "linear", outputs: 16 },
+        { type: "relu" },
+        { type: "linear", outputs: 10 },
+      ],
+    };
+    const c = config({ spec: conv, layerRates: paperRates(conv), strategy: "global", globalRate: 0.3, rewind: 40, controls: ["reinit", "random"] });
+    const full = await findTicket(splits, c);
+    expect(full.results.map((r) => `${r.arm}${r.round}`)).toEqual(["ticket0", "ticket1", "reinit1", "random1", "ticket2", "reinit2", "random2"]);
+    expect(full.results[4].remaining).toBeCloseTo(0.49, 2);
+    for (const r of full.results) expect(r.earlyStopTestAccuracy).toBeGreaterThan(0.3); // 120 steps: learning, well above chance
+    let saved: { state: LotteryState; checkpoint: LotteryCheckpoint } | undefined;
+    await findTicket(splits, c, {
+      onRoundDone: (s, k) => {
+        if (k.round === 1) saved = { state: structuredClone(s), checkpoint: k };
+      },
+    });
+    expect(saved!.checkpoint.rewind!.get("conv1.weight")!.length).toBe(4 * 25);
+    const resumed = await findTicket(splits, c, {}, saved);
+    const strip = (rs: typeof full.results) => rs.map(({ seconds: _s, stepsPerSecond: _p, ...r }) => r);
+    expect(strip(resumed.results)).toEqual(strip(full.results));
+  });
 });
