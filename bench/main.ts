@@ -1,6 +1,7 @@
 // `npm run bench -- <name...> [--json]`: runs the named benchmarks (all when none is named),
 // prints a table per benchmark, or with --json one JSON document on stdout.
 import { ready } from "../src/index.js";
+import { enableRelaxedSimd } from "../src/node/relaxed-simd.js";
 import { benchAccuracy, printAccuracy } from "./accuracy.js";
 import { benchConv, printConv } from "./conv.js";
 import { benchGemm, printGemm } from "./gemm.js";
@@ -33,7 +34,9 @@ for (const name of names) {
     process.exit(2);
   }
 }
-await ready();
+// the benchmarks measure what the CLI runs: relaxed SIMD (FMA) where it validates, unless --wasm simd
+enableRelaxedSimd();
+await ready({ variant: args.includes("--wasm-simd") ? "simd" : "auto" });
 const report: Record<string, unknown> = { machine: machine(), benchmarks: {} };
 for (const name of names.length ? names : Object.keys(benches)) {
   const result = await benches[name].run();

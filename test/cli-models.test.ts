@@ -144,4 +144,37 @@ describe("ticket with other models", () => {
       expect(r.stderr.trim().split("\n").length, args.join(" ")).toBe(1);
     }
   });
+
+  it("Node runs the relaxed-SIMD (fused multiply-add) kernels by default, with the same bits on one thread and two; --wasm simd gives the plain build", () => {
+    const run = (...flags: string[]) => {
+      const out = tmp();
+      const r = ticket(
+        "train",
+        "--hidden",
+        "24",
+        "--train-subset",
+        "1500",
+        "--validation",
+        "500",
+        "--iterations",
+        "60",
+        "--eval-every",
+        "30",
+        "--quiet",
+        "--out",
+        out,
+        ...flags,
+      );
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(readFileSync(join(out, "result.json"), "utf8"));
+    };
+    const one = run("--threads", "1"),
+      two = run("--threads", "2"),
+      plain = run("--threads", "1", "--wasm", "simd");
+    expect(one.engine.variant).toBe("relaxed-simd");
+    expect(two.engine.variant).toBe("relaxed-simd-threads");
+    expect(plain.engine.variant).toBe("simd");
+    expect(two.curve).toEqual(one.curve);
+    expect(plain.curve).not.toEqual(one.curve); // fused multiply-adds round once, so the last bits differ
+  });
 });

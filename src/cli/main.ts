@@ -7,8 +7,10 @@ import { setFlagsFromString } from "node:v8";
 // Favour a small heap: the garbage of a training step is short-lived, and this keeps the
 // tool's peak RSS down (measured: −3 MB on LeNet-300-100) at no cost in speed.
 setFlagsFromString("--optimize-for-size");
+enableRelaxedSimd();
 
 import { Command, CommanderError } from "commander";
+import { enableRelaxedSimd } from "../node/relaxed-simd.js";
 import { exportCommand } from "./export-command.js";
 import { findCommand } from "./find-command.js";
 import { trainCommand } from "./train-command.js";

@@ -204,9 +204,7 @@ function sparseMode(text: string): "auto" | "always" | "never" {
 export function engineOptions(o: CommonOptions): EngineOptions {
   const variant = wasmVariant(o);
   const cores = defaultThreads();
-  const threads = o.threads === undefined ? (variant === "relaxed-simd" ? 1 : cores) : integer("--threads", o.threads, 1);
+  const threads = o.threads === undefined ? cores : integer("--threads", o.threads, 1);
   if (threads > cores) throw new UsageError(`--threads ${threads} is more than the ${cores} cores available here; extra threads would only slow training down`);
-  if (threads > 1 && variant === "relaxed-simd")
-    throw new UsageError("--wasm relaxed-simd runs on one thread; use --threads 1 (the threaded build is plain SIMD)");
   return { variant, threads, spawnWorker: spawnNodeWorker };
 }

@@ -63,7 +63,7 @@ export class Engine {
     if (threads > 1) {
       if (!options.spawnWorker) note = "no worker factory given";
       else if (typeof SharedArrayBuffer === "undefined") note = "SharedArrayBuffer is unavailable (browsers need cross-origin isolation)";
-      if (!note) return Engine.createThreaded(threads, initial, options.spawnWorker!);
+      if (!note) return Engine.createThreaded(threads, initial, options.spawnWorker!, options.variant ?? "auto");
     }
     const memory = new WebAssembly.Memory({ initial, maximum: MAXIMUM_PAGES });
     const { kernels, variant } = await instantiateKernels(memory, options.variant ?? "auto");
@@ -77,9 +77,9 @@ export class Engine {
     );
   }
 
-  private static async createThreaded(threads: number, initial: number, spawn: SpawnWorker): Promise<Engine> {
+  private static async createThreaded(threads: number, initial: number, spawn: SpawnWorker, prefer: WasmVariant | "auto"): Promise<Engine> {
     const memory = new WebAssembly.Memory({ initial, maximum: MAXIMUM_PAGES, shared: true });
-    const module = await compileSharedKernels();
+    const { module, variant } = await compileSharedKernels(prefer);
     const instance = await WebAssembly.instantiate(module, { env: { memory } });
     const kernels = instance.exports as unknown as KernelExports;
     const allocator = new Allocator(memory, Math.max(kernels.heapBase(), 1024));
@@ -102,7 +102,7 @@ export class Engine {
       throw new Error(`could not start kernel threads: ${(error as Error).message}`);
     }
     const pool = new ThreadPool(memory, workers, slots, names, instance.exports as Record<string, unknown>);
-    return new Engine(memory, kernels, "simd-threads", pool, allocator, null);
+    return new Engine(memory, kernels, variant, pool, allocator, null);
   }
 
   f32(offset: number, length: number): Float32Array {
@@ -180,7 +180,7 @@ let pending: Promise<Engine> | undefined;
  */
 export function ready(options: EngineOptions = {}): Promise<Engine> {
   const same = (e: Engine): boolean =>
-    (!options.variant || options.variant === "auto" || options.variant === e.variant) &&
+    (!options.variant || options.variant === "auto" || options.variant === e.variant || `${options.variant}-threads` === e.variant) &&
     (options.threads === undefined || options.threads === e.threads || (options.threads > 1 && e.threadNote !== null));
   if (current && same(current)) return Promise.resolve(current);
   if (pending && !current && options.variant === undefined && options.threads === undefined) return pending;

@@ -1,6 +1,6 @@
 // Loads the kernel module into a host-owned memory. Two binaries are embedded: plain SIMD (the
 // default) and relaxed SIMD (fused multiply-add), used only where WebAssembly.validate accepts it.
-import { relaxedSimdBase64, sharedSimdBase64, simdBase64 } from "./wasm-bytes.generated.js";
+import { relaxedSimdBase64, sharedRelaxedSimdBase64, sharedSimdBase64, simdBase64 } from "./wasm-bytes.generated.js";
 
 /** The kernel exports, as typed functions (pointers are byte offsets, sizes are element counts). */
 export interface KernelExports {
@@ -150,7 +150,7 @@ export interface KernelExports {
   applyThreshold(list: number, count: number, thresholdBits: number, ties: number): number;
 }
 
-export type WasmVariant = "simd" | "relaxed-simd" | "simd-threads";
+export type WasmVariant = "simd" | "relaxed-simd" | "simd-threads" | "relaxed-simd-threads";
 
 export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   const binary = atob(text);
@@ -159,11 +159,19 @@ export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-/** The shared-memory build (plain SIMD plus atomics) that every thread of a pool instantiates. */
-export function compileSharedKernels(): Promise<WebAssembly.Module> {
-  const bytes = decodeBase64(sharedSimdBase64);
+/**
+ * The shared-memory build (SIMD plus atomics) that every thread of a pool instantiates: with
+ * relaxed SIMD (fused multiply-add) where it validates, unless plain SIMD is asked for.
+ */
+export async function compileSharedKernels(prefer: WasmVariant | "auto" = "auto"): Promise<{ module: WebAssembly.Module; variant: WasmVariant }> {
+  const relaxed = decodeBase64(sharedRelaxedSimdBase64);
+  const plain = decodeBase64(sharedSimdBase64);
+  const wantsRelaxed = prefer === "relaxed-simd" || prefer === "relaxed-simd-threads";
+  if (wantsRelaxed && !WebAssembly.validate(relaxed)) throw new Error("relaxed SIMD was requested but this runtime does not support it with threads");
+  const useRelaxed = wantsRelaxed || (prefer === "auto" && WebAssembly.validate(relaxed));
+  const bytes = useRelaxed ? relaxed : plain;
   if (!WebAssembly.validate(bytes)) throw new Error("this JavaScript runtime does not support WebAssembly threads with SIMD");
-  return WebAssembly.compile(bytes);
+  return { module: await WebAssembly.compile(bytes), variant: useRelaxed ? "relaxed-simd-threads" : "simd-threads" };
 }
 
 export async function instantiateKernels(
@@ -173,7 +181,7 @@ export async function instantiateKernels(
   const relaxed = decodeBase64(relaxedSimdBase64);
   const plain = decodeBase64(simdBase64);
   let variant: WasmVariant;
-  if (prefer === "relaxed-simd") {
+  if (prefer === "relaxed-simd" || prefer === "relaxed-simd-threads") {
     if (!WebAssembly.validate(relaxed)) throw new Error("relaxed SIMD was requested but this runtime does not support it");
     variant = "relaxed-simd";
   } else if (prefer === "simd") {
