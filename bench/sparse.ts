@@ -11,6 +11,7 @@ import { loadSplits } from "../src/node/splits.js";
 import { chooseModes, SPARSE_CROSSOVER, type SparseMode } from "../src/train/plan.js";
 import { PAPER_TRAINING, type Splits, train } from "../src/train/train.js";
 import { printTable, runTicket } from "./harness.js";
+import { pytorchAvailable, runPytorch } from "./peers/pytorch.js";
 
 /** Wall seconds of a one-thread `ticket` command's work (after loading data), from its own report. */
 function cliSeconds(args: string[], file: string, read: (j: Record<string, any>) => number): number {
@@ -18,13 +19,17 @@ function cliSeconds(args: string[], file: string, read: (j: Record<string, any>)
 }
 
 /** A 12-round `find` (ticket arm only) against one dense training run of the same length. */
-function findOverDense(iterations: number): Record<string, number> {
+function findOverDense(iterations: number): Record<string, number | string> {
   const common = ["--iterations", String(iterations), "--eval-every", "100"];
   const dense = cliSeconds(["train", ...common, "--no-test-curve"], "result.json", (j) => j.timing.wallSeconds);
   const sparse = cliSeconds(["find", ...common, "--rounds", "12", "--controls", "none"], "results.json", (j) => j.totalSeconds);
   const masked = cliSeconds(["find", ...common, "--rounds", "12", "--controls", "none", "--sparse", "off"], "results.json", (j) => j.totalSeconds);
+  // PyTorch's masked IMP: the same 12 rounds, iterations, evaluation schedule and rates, one thread
+  const torch = pytorchAvailable();
+  const peer = torch.ok ? runPytorch({ kind: "imp", threads: 1, iterations, rounds: 12, eval_every: 100 }) : null;
   return {
     iterations,
+    ...(peer ? { pytorchImpSeconds: peer.total_seconds, findOverPytorch: peer.total_seconds / sparse, pytorchVersion: torch.ok ? torch.version : "" } : {}),
     denseTrainSeconds: dense,
     findSeconds: sparse,
     findDenseMaskedSeconds: masked,
@@ -162,13 +167,18 @@ export function printSparse(r: ReturnType<typeof benchSparse>): void {
   console.log(
     `  crossover ≈ ${c.crossover === null ? "below 50%" : `${(100 * c.crossover).toFixed(0)}%`} remaining; the chooser (SPARSE_CROSSOVER in src/train/plan.ts) uses ${(100 * c.chooserUses).toFixed(0)}%`,
   );
-  const f = r.find12Rounds as Record<string, number> & { trainingStepsFloor: ReturnType<typeof findStepsFloor> };
+  const f = r.find12Rounds as Record<string, any> & { trainingStepsFloor: ReturnType<typeof findStepsFloor> };
   console.log(
     `\n12-round find (ticket only, ${f.iterations} iterations per round, evaluation every 100) vs one dense training run of ${f.iterations} iterations:`,
   );
   console.log(
     `  dense run ${f.denseTrainSeconds.toFixed(1)} s; find ${f.findSeconds.toFixed(1)} s = ${f.findOverDense.toFixed(2)}×; with --sparse off ${f.findDenseMaskedSeconds.toFixed(1)} s = ${f.denseMaskedFindOverDense.toFixed(2)}×`,
   );
+  if (f.pytorchImpSeconds) {
+    console.log(
+      `  PyTorch ${f.pytorchVersion} CPU's masked IMP, same rounds, iterations and evaluations, one thread: ${f.pytorchImpSeconds.toFixed(1)} s: our find is ${f.findOverPytorch.toFixed(2)}× faster`,
+    );
+  } else console.log(`  ${pytorchAvailable().ok ? "" : (pytorchAvailable() as { note: string }).note}`);
   const floor = f.trainingStepsFloor;
   console.log(
     `  its training steps alone (13 trainings at ${floor.perRound.map((x) => `${x.percentRemaining.toFixed(0)}%: ${x.stepsPerSecond.toFixed(0)}/s ${x.modes}`).join(", ")}):`,

@@ -4,6 +4,7 @@
 import { availableParallelism } from "node:os";
 import { loadMnistDir } from "../src/node/mnist-files.js";
 import { printTable, runTicket } from "./harness.js";
+import { pytorchAvailable, runPytorch } from "./peers/pytorch.js";
 import { initTfjsWasm, tfjsLenetStepsPerSecond } from "./peers/tfjs.js";
 
 function runCli(iterations: number, threads: number): Record<string, any> {
@@ -53,7 +54,19 @@ export async function benchTrain(options: { iterations?: number; peers?: boolean
     }
     const labels = Int32Array.from(train.labels.subarray(0, n));
     const tfjs = tfjsLenetStepsPerSecond(images, labels, 60, 300);
-    report.peers = [{ name: "TensorFlow.js wasm (1 thread)", backend, stepsPerSecond: tfjs }];
+    const peers: Record<string, unknown>[] = [{ name: "TensorFlow.js wasm (1 thread)", backend, threads: 1, stepsPerSecond: tfjs }];
+    const torch = pytorchAvailable();
+    if (torch.ok) {
+      for (const threads of runs.map((x) => x.threads as number)) {
+        const p = runPytorch({ kind: "train", model: "lenet-300-100", threads, iterations: Math.min(iterations, 5000) });
+        peers.push({
+          name: `PyTorch ${torch.version} CPU, ${p.blas} (${threads} thread${threads > 1 ? "s" : ""})`,
+          threads,
+          stepsPerSecond: p.steps_per_second,
+        });
+      }
+    } else report.pytorchNote = torch.note;
+    report.peers = peers;
   }
   return report;
 }
@@ -70,12 +83,24 @@ export function printTrain(r: Awaited<ReturnType<typeof benchTrain>>): void {
     x.lateOverEarly.toFixed(2),
     String(x.subnormalsAtEnd.total),
   ]);
-  for (const p of (r.peers as { name: string; stepsPerSecond: number }[] | undefined) ?? []) {
-    rows.push([p.name, p.stepsPerSecond.toFixed(0), (p.stepsPerSecond * 60).toFixed(0), "—", `${(p.stepsPerSecond / base).toFixed(2)}×`, "—", "—"]);
+  for (const p of (r.peers as { name: string; threads: number; stepsPerSecond: number }[] | undefined) ?? []) {
+    const ours = runs.find((x) => x.threads === p.threads)?.stepsPerSecond as number | undefined;
+    rows.push([
+      p.name,
+      p.stepsPerSecond.toFixed(0),
+      (p.stepsPerSecond * 60).toFixed(0),
+      "—",
+      `${(p.stepsPerSecond / base).toFixed(2)}×`,
+      "—",
+      "—",
+      ours ? `${(ours / p.stepsPerSecond).toFixed(2)}×` : "—",
+    ]);
   }
+  rows.forEach((row) => row.length < 8 && row.push("—"));
   printTable(
     `LeNet-300-100 training on MNIST, batch 60, Adam, ${r.iterations} iterations`,
-    ["", "steps/s", "samples/s", "peak RSS MB", "vs 1 thread", "last/first 1000 steps", "subnormals at end"],
+    ["", "steps/s", "samples/s", "peak RSS MB", "vs 1 thread", "last/first 1000 steps", "subnormals at end", "ours / peer (same threads)"],
     rows,
   );
+  if (r.pytorchNote) console.log(`\n${r.pytorchNote}`);
 }
