@@ -14,6 +14,7 @@ if (!prefix || dirs.length === 0) {
 const runs = dirs.map((d) => JSON.parse(readFileSync(join(d, "results.json"), "utf8")));
 const arms = ["ticket", "reinit", "random"].filter((a) => runs[0].results.some((r) => r.arm === a));
 const rounds = [...new Set(runs[0].results.map((r) => r.round))].sort((a, b) => a - b);
+const model = { "lenet-300-100": "LeNet-300-100", "lenet-5": "LeNet-5", "conv-2": "Conv-2", "conv-4": "Conv-4", "conv-6": "Conv-6" }[runs[0].config.model] ?? runs[0].config.model ?? "LeNet-300-100";
 const label = { ticket: "winning ticket", reinit: "random reinit", random: "random pruning" };
 const color = { ticket: "#1f77b4", reinit: "#d62728", random: "#2ca02c" };
 
@@ -54,12 +55,12 @@ const series = (key, scale) =>
   }));
 writeFileSync(
   `${prefix}-accuracy.svg`,
-  logLineChart(`LeNet-300-100: test accuracy at early stop (mean of ${runs.length} seeds)`, "test accuracy (%)", series("earlyStopTestAccuracy", 100), (v) =>
+  logLineChart(`${model}: test accuracy at early stop (mean of ${runs.length} seeds)`, "test accuracy (%)", series("earlyStopTestAccuracy", 100), (v) =>
     v.toFixed(2),
   ),
 );
 writeFileSync(
   `${prefix}-early-stop.svg`,
-  logLineChart(`LeNet-300-100: early-stop iteration (mean of ${runs.length} seeds)`, "iteration", series("earlyStopIteration", 1), (v) => v.toFixed(0)),
+  logLineChart(`${model}: early-stop iteration (mean of ${runs.length} seeds)`, "iteration", series("earlyStopIteration", 1), (v) => v.toFixed(0)),
 );
 console.error(`wrote ${prefix}-accuracy.svg and ${prefix}-early-stop.svg`);

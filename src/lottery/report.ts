@@ -66,6 +66,8 @@ interface Series {
   label: string;
   color: string;
   points: { x: number; y: number }[];
+  /** A shaded range around the line (min to max over seeds), drawn beneath it. */
+  band?: { x: number; low: number; high: number }[];
 }
 
 function escapeXml(s: string): string {
@@ -87,8 +89,9 @@ export function logLineChart(title: string, yLabel: string, series: Series[], yF
   const xMax = Math.max(...xs),
     xMin = Math.min(...xs);
   const xSpan = xMax - xMin || 1;
-  let yMin = Math.min(...all.map((p) => p.y)),
-    yMax = Math.max(...all.map((p) => p.y));
+  const bandValues = series.flatMap((s) => (s.band ?? []).flatMap((b) => [b.low, b.high]));
+  let yMin = Math.min(...all.map((p) => p.y), ...bandValues),
+    yMax = Math.max(...all.map((p) => p.y), ...bandValues);
   const pad = (yMax - yMin) * 0.08 || Math.abs(yMax) * 0.01 || 1;
   yMin -= pad;
   yMax += pad;
@@ -116,6 +119,11 @@ export function logLineChart(title: string, yLabel: string, series: Series[], yF
   parts.push(`<text transform="translate(16 ${(H - bottom + top) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(yLabel)}</text>`);
   series.forEach((s, i) => {
     const pts = [...s.points].sort((a, b) => b.x - a.x);
+    if (s.band?.length) {
+      const b = [...s.band].sort((p, q) => q.x - p.x);
+      const outline = [...b.map((p) => `${px(p.x).toFixed(1)},${py(p.high).toFixed(1)}`), ...b.reverse().map((p) => `${px(p.x).toFixed(1)},${py(p.low).toFixed(1)}`)];
+      parts.push(`<polygon fill="${s.color}" fill-opacity="0.15" stroke="none" points="${outline.join(" ")}"/>`);
+    }
     parts.push(
       `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(" ")}"/>`,
     );

@@ -1,0 +1,205 @@
+// `ticket sweep`: a grid of `find` trials (k = --rewind, p = --prune-rate, --iterations,
+// --strategy, --model, × --seeds), run side by side in worker threads (each trial one thread),
+// then aggregated into sweep.json, sweep.csv, charts with min/max bands and a printed answer.
+// Each trial is the real `ticket find` in its own folder, so it resumes as find does, and its
+// results are the same as when it runs alone.
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { Command } from "commander";
+import type { RoundResult } from "../lottery/find.js";
+import {
+  aggregate,
+  answer,
+  checkDimension,
+  expandGrid,
+  SWEEP_DIMENSIONS,
+  type SweepDimension,
+  type SweepGrid,
+  summaryText,
+  sweepCsv,
+  type Trial,
+} from "../lottery/sweep.js";
+import { sweepCharts } from "../lottery/sweep-report.js";
+import { writeFileAtomic, writeJsonAtomic } from "../node/atomic-write.js";
+import { compiledWorkerUrl } from "../node/worker-url.js";
+import { integer, number } from "./options.js";
+import { UsageError } from "./usage-error.js";
+
+const CLI_URL = compiledWorkerUrl("../cli/main.js", import.meta.url);
+const PLAN_FILE = "sweep-plan.json";
+const PLAN_FORMAT = "winning-ticket/sweep-plan@1";
+
+interface SweepOptions {
+  rewind?: string;
+  pruneRate?: string;
+  iterations?: string;
+  strategy?: string;
+  model?: string;
+  seeds: string;
+  file?: string;
+  out: string;
+  jobs?: string;
+  tolerance: string;
+  resume?: string;
+  quiet?: boolean;
+}
+
+interface SweepPlan {
+  format: string;
+  grid: SweepGrid;
+  tolerance: number;
+  trials: Trial[];
+}
+
+const list = (text: string): string[] => text.split(",").map((s) => s.trim());
+
+/** The grid the flags (or --file) describe; every list is checked as find would read it. */
+function gridFrom(o: SweepOptions, fixed: string[]): SweepGrid {
+  const dimensions: Partial<Record<SweepDimension, string[]>> = {};
+  let seeds = o.seeds;
+  if (o.file) {
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(readFileSync(o.file, "utf8"));
+    } catch (error) {
+      throw new UsageError(`--file ${o.file}: ${(error as NodeJS.ErrnoException).code ?? `not valid JSON (${(error as Error).message})`}`);
+    }
+    if (!json || typeof json !== "object" || Array.isArray(json))
+      throw new UsageError(`--file ${o.file}: must be a JSON object such as {"rewind": [0, 500], "prune-rate": [0.2, 0.4], "seeds": [0, 1]}`);
+    for (const [key, value] of Object.entries(json)) {
+      if (key === "seeds") seeds = Array.isArray(value) ? value.join(",") : String(value);
+      else if (key === "find") {
+        if (!Array.isArray(value) || !value.every((v) => typeof v === "string"))
+          throw new UsageError(`--file ${o.file}: "find" must be a list of find flags as strings`);
+        fixed.push(...value);
+      } else if ((SWEEP_DIMENSIONS as readonly string[]).includes(key)) {
+        if (!Array.isArray(value)) throw new UsageError(`--file ${o.file}: "${key}" must be a list of values`);
+        dimensions[key as SweepDimension] = value.map(String);
+      } else throw new UsageError(`--file ${o.file}: unknown field "${key}" (fields: ${[...SWEEP_DIMENSIONS, "seeds", "find"].join(", ")})`);
+    }
+  }
+  const flags: Record<SweepDimension, string | undefined> = {
+    rewind: o.rewind,
+    "prune-rate": o.pruneRate,
+    iterations: o.iterations,
+    strategy: o.strategy,
+    model: o.model,
+  };
+  for (const d of SWEEP_DIMENSIONS) if (flags[d] !== undefined) dimensions[d] = list(flags[d]!);
+  for (const [d, values] of Object.entries(dimensions)) {
+    const problem = checkDimension(d as SweepDimension, values!);
+    if (problem) throw new UsageError(problem);
+  }
+  const seedList = list(seeds).map((s) => integer("--seeds", s, 0));
+  if (new Set(seedList).size !== seedList.length) throw new UsageError(`--seeds lists a seed twice: ${seeds}`);
+  for (const flag of ["--out", "--threads", "--resume", "--seed", "--quiet", "--json"]) {
+    if (fixed.includes(flag)) throw new UsageError(`${flag} is set by the sweep for each trial; leave it out of the find flags`);
+  }
+  for (const d of SWEEP_DIMENSIONS) if (dimensions[d] && fixed.includes(`--${d}`)) throw new UsageError(`--${d} is both swept and fixed`);
+  return { dimensions, seeds: seedList, fixed };
+}
+
+interface TrialOutcome {
+  ok: boolean;
+  message: string;
+}
+
+/** Runs `ticket find` for one trial in a worker thread (resuming its folder if it holds a saved round). */
+async function runTrial(dir: string, trial: Trial): Promise<TrialOutcome> {
+  const { Worker } = await import("node:worker_threads");
+  const folder = join(dir, "trials", trial.id);
+  const resumable = existsSync(join(folder, "state.json"));
+  if (!resumable) rmSync(folder, { recursive: true, force: true }); // killed before its first round: nothing to keep
+  const argv = resumable ? ["find", "--resume", folder, "--threads", "1", "--quiet"] : ["find", ...trial.args, "--threads", "1", "--quiet", "--out", folder];
+  return new Promise((resolve) => {
+    const worker = new Worker(CLI_URL, { argv, stderr: true, stdout: true });
+    let stderr = "";
+    worker.stderr.on("data", (chunk) => (stderr += String(chunk)));
+    worker.stdout.resume();
+    worker.on("error", (error) => resolve({ ok: false, message: error.message }));
+    worker.on("exit", (code) => resolve({ ok: code === 0, message: stderr.trim().split("\n").at(-1) ?? `exit code ${code}` }));
+  });
+}
+
+function readResults(dir: string, trial: Trial): RoundResult[] | null {
+  const path = join(dir, "trials", trial.id, "results.json");
+  if (!existsSync(path)) return null;
+  const report = JSON.parse(readFileSync(path, "utf8")) as { finished?: boolean; results: RoundResult[] };
+  return report.finished ? report.results : null;
+}
+
+export function sweepCommand(): Command {
+  return new Command("sweep")
+    .description("run a grid of find trials (k = --rewind, p = --prune-rate, ... × --seeds) side by side and answer which k and p hold accuracy sparsest")
+    .option("--rewind <list>", "rewinding points k to try, e.g. 0,100,500,2000")
+    .option("--prune-rate <list>", "pruning rates p per round to try, e.g. 0.1,0.2,0.4")
+    .option("--iterations <list>", "iterations per round to try, e.g. 1000,3000,10000")
+    .option("--strategy <list>", "layerwise and/or global")
+    .option("--model <list>", "models to try (names or spec files)")
+    .option("--seeds <list>", "replicates of every setting", "0")
+    .option("--file <sweep.json>", 'the grid as JSON: {"rewind": [0, 500], "prune-rate": [0.2, 0.4], "seeds": [0, 1], "find": ["--rounds", "8"]}')
+    .option("--out <dir>", "output directory", "runs/sweep")
+    .option("--jobs <n>", "trials run side by side, each on one thread (default: the available cores)")
+    .option("--tolerance <fraction>", "accuracy drop below dense that the answer allows (e.g. 0.005 = half a point)", "0.005")
+    .option("--resume <dir>", "continue a killed sweep: finished trials are kept, interrupted ones resume from their last complete round")
+    .option("--quiet", "no progress output")
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .addHelpText("after", "\nAny other flags are find flags and apply to every trial, e.g. ticket sweep --rewind 0,500 --seeds 0,1 --rounds 8 --controls both")
+    .action(async (o: SweepOptions, cmd: Command) => {
+      let dir: string;
+      let plan: SweepPlan;
+      if (o.resume) {
+        dir = o.resume;
+        const path = join(dir, PLAN_FILE);
+        if (!existsSync(path)) throw new Error(`${path}: nothing to resume (no sweep plan; was this directory written by \`ticket sweep\`?)`);
+        plan = JSON.parse(readFileSync(path, "utf8"));
+        if (plan.format !== PLAN_FORMAT || !Array.isArray(plan.trials)) throw new Error(`${path}: not a winning-ticket sweep plan`);
+      } else {
+        dir = o.out;
+        if (existsSync(join(dir, PLAN_FILE))) throw new UsageError(`${dir} already holds a sweep; continue it with --resume ${dir}, or choose another --out`);
+        const grid = gridFrom(o, [...cmd.args]);
+        const tolerance = number("--tolerance", o.tolerance, (v) => v >= 0 && v <= 1, "a fraction in [0, 1]");
+        plan = { format: PLAN_FORMAT, grid, tolerance, trials: expandGrid(grid) };
+        mkdirSync(join(dir, "trials"), { recursive: true });
+        writeJsonAtomic(join(dir, PLAN_FILE), plan);
+      }
+      const jobs = o.jobs === undefined ? availableParallelism() : integer("--jobs", o.jobs, 1);
+      const log = (line: string): void => {
+        if (!o.quiet) process.stderr.write(`${line}\n`);
+      };
+      const pending = plan.trials.filter((t) => !readResults(dir, t));
+      log(
+        `sweep: ${plan.trials.length} trials (${plan.trials.length - pending.length} already finished), ${Math.min(jobs, Math.max(1, pending.length))} side by side`,
+      );
+      const started = Date.now();
+      let done = plan.trials.length - pending.length;
+      const failures: string[] = [];
+      const queue = [...pending];
+      const runOne = async (): Promise<void> => {
+        for (let t = queue.shift(); t; t = queue.shift()) {
+          const outcome = await runTrial(dir, t);
+          done++;
+          if (!outcome.ok) failures.push(`${t.id}: ${outcome.message}`);
+          const left = plan.trials.length - done;
+          const perTrial = (Date.now() - started) / 1000 / Math.max(1, done - (plan.trials.length - pending.length));
+          log(
+            `  ${outcome.ok ? "done" : "FAILED"} ${t.id} (${done}/${plan.trials.length}; ${queue.length} waiting${left ? `, ETA ${Math.round((left * perTrial) / Math.min(jobs, left))} s` : ""})`,
+          );
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(jobs, pending.length) }, runOne));
+      if (failures.length)
+        throw new Error(`${failures.length} of ${plan.trials.length} trials failed (resume with ticket sweep --resume ${dir}):\n${failures.join("\n")}`);
+      const results = new Map(plan.trials.map((t) => [t.id, readResults(dir, t) ?? []]));
+      const rows = aggregate(plan.trials, results);
+      const answers = answer(rows, plan.tolerance);
+      writeJsonAtomic(join(dir, "sweep.json"), { grid: plan.grid, trials: plan.trials.map((t) => t.id), rows, answers });
+      writeFileAtomic(join(dir, "sweep.csv"), sweepCsv(rows));
+      const charts = sweepCharts(rows);
+      writeFileAtomic(join(dir, "sweep-accuracy.svg"), charts.accuracy);
+      writeFileAtomic(join(dir, "sweep-early-stop.svg"), charts.earlyStop);
+      if (!o.quiet) console.log(`\n${summaryText(answers)}\n\nwrote ${join(dir, "sweep.json")}, sweep.csv, sweep-accuracy.svg, sweep-early-stop.svg`);
+    });
+}
