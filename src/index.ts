@@ -28,8 +28,43 @@ export {
   plannedRounds,
   type RoundResult,
 } from "./lottery/find.js";
+export {
+  analyzeInstability,
+  type CopySummary,
+  chooseRewindPoint,
+  denseTrajectory,
+  evaluatePath,
+  findRewindPoint,
+  INSTABILITY_DEFAULTS,
+  type InstabilityConfig,
+  type InstabilityHooks,
+  type InstabilityOptions,
+  type InstabilityProgress,
+  type InstabilityReport,
+  type InstabilityStart,
+  interpolateInto,
+  type KResult,
+  type PathPoint,
+  pathAlphas,
+  pathInstability,
+  type RewindChoice,
+  type RewindSearch,
+  rewindCandidates,
+  validateInstabilityConfig,
+} from "./lottery/instability.js";
 export { density, magnitudePrune, pruneToFraction, randomMask } from "./lottery/masks.js";
-export { accuracyChart, earlyStopChart, logLineChart, resultsCsv, summaryTable } from "./lottery/report.js";
+export {
+  accuracyChart,
+  earlyStopChart,
+  instabilityChart,
+  instabilityCsv,
+  instabilityPathChart,
+  instabilityTable,
+  logLineChart,
+  resultsCsv,
+  summaryTable,
+  xyLineChart,
+} from "./lottery/report.js";
 export { Conv2d } from "./nn/conv2d.js";
 export type { Layer, LayerDescription, Layout, RunContext } from "./nn/layer.js";
 export { Linear } from "./nn/linear.js";

@@ -13,6 +13,7 @@ import { Command, CommanderError } from "commander";
 import { enableRelaxedSimd } from "../node/relaxed-simd.js";
 import { exportCommand } from "./export-command.js";
 import { findCommand } from "./find-command.js";
+import { instabilityCommand } from "./instability-command.js";
 import { sweepCommand } from "./sweep-command.js";
 import { trainCommand } from "./train-command.js";
 import { UsageError } from "./usage-error.js";
@@ -22,7 +23,8 @@ const program = new Command("ticket")
   .version("0.1.0")
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride();
-for (const cmd of [trainCommand(), findCommand(), exportCommand(), sweepCommand()]) program.addCommand(cmd.exitOverride().showHelpAfterError("(run with --help for usage)"));
+for (const cmd of [trainCommand(), findCommand(), exportCommand(), instabilityCommand(), sweepCommand()])
+  program.addCommand(cmd.exitOverride().showHelpAfterError("(run with --help for usage)"));
 
 try {
   await program.parseAsync(process.argv);
