@@ -15,6 +15,7 @@ import { exportCommand } from "./export-command.js";
 import { findCommand } from "./find-command.js";
 import { instabilityCommand } from "./instability-command.js";
 import { sweepCommand } from "./sweep-command.js";
+import { workerCommand } from "./worker-command.js";
 import { trainCommand } from "./train-command.js";
 import { UsageError } from "./usage-error.js";
 
@@ -23,7 +24,7 @@ const program = new Command("ticket")
   .version("0.1.0")
   .showHelpAfterError("(run with --help for usage)")
   .exitOverride();
-for (const cmd of [trainCommand(), findCommand(), exportCommand(), instabilityCommand(), sweepCommand()])
+for (const cmd of [trainCommand(), findCommand(), exportCommand(), instabilityCommand(), sweepCommand(), workerCommand()])
   program.addCommand(cmd.exitOverride().showHelpAfterError("(run with --help for usage)"));
 
 try {

@@ -3,7 +3,8 @@
 // then aggregated into sweep.json, sweep.csv, charts with min/max bands and a printed answer.
 // Each trial is the real `ticket find` in its own folder, so it resumes as find does, and its
 // results are the same as when it runs alone.
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
@@ -22,11 +23,11 @@ import {
 } from "../lottery/sweep.js";
 import { sweepCharts } from "../lottery/sweep-report.js";
 import { writeFileAtomic, writeJsonAtomic } from "../node/atomic-write.js";
-import { compiledWorkerUrl } from "../node/worker-url.js";
+import { awaitTrials, checkRedis, enqueueTrials, QueueUsageError, queueConnection } from "../node/trial-queue.js";
+import { finishedResults, runTrial } from "../node/trial-runner.js";
 import { integer, number } from "./options.js";
 import { UsageError } from "./usage-error.js";
 
-const CLI_URL = compiledWorkerUrl("../cli/main.js", import.meta.url);
 const PLAN_FILE = "sweep-plan.json";
 const PLAN_FORMAT = "winning-ticket/sweep-plan@1";
 
@@ -42,11 +43,14 @@ interface SweepOptions {
   jobs?: string;
   tolerance: string;
   resume?: string;
+  queue?: string;
   quiet?: boolean;
 }
 
 interface SweepPlan {
   format: string;
+  /** Names this sweep's jobs on a queue. */
+  sweepId: string;
   grid: SweepGrid;
   tolerance: number;
   trials: Trial[];
@@ -100,33 +104,13 @@ function gridFrom(o: SweepOptions, fixed: string[]): SweepGrid {
   return { dimensions, seeds: seedList, fixed };
 }
 
-interface TrialOutcome {
-  ok: boolean;
-  message: string;
-}
-
-/** Runs `ticket find` for one trial in a worker thread (resuming its folder if it holds a saved round). */
-async function runTrial(dir: string, trial: Trial): Promise<TrialOutcome> {
-  const { Worker } = await import("node:worker_threads");
-  const folder = join(dir, "trials", trial.id);
-  const resumable = existsSync(join(folder, "state.json"));
-  if (!resumable) rmSync(folder, { recursive: true, force: true }); // killed before its first round: nothing to keep
-  const argv = resumable ? ["find", "--resume", folder, "--threads", "1", "--quiet"] : ["find", ...trial.args, "--threads", "1", "--quiet", "--out", folder];
-  return new Promise((resolve) => {
-    const worker = new Worker(CLI_URL, { argv, stderr: true, stdout: true });
-    let stderr = "";
-    worker.stderr.on("data", (chunk) => (stderr += String(chunk)));
-    worker.stdout.resume();
-    worker.on("error", (error) => resolve({ ok: false, message: error.message }));
-    worker.on("exit", (code) => resolve({ ok: code === 0, message: stderr.trim().split("\n").at(-1) ?? `exit code ${code}` }));
-  });
+function trialFolder(dir: string, trial: Trial): string {
+  return join(dir, "trials", trial.id);
 }
 
 function readResults(dir: string, trial: Trial): RoundResult[] | null {
-  const path = join(dir, "trials", trial.id, "results.json");
-  if (!existsSync(path)) return null;
-  const report = JSON.parse(readFileSync(path, "utf8")) as { finished?: boolean; results: RoundResult[] };
-  return report.finished ? report.results : null;
+  const text = finishedResults(trialFolder(dir, trial));
+  return text ? (JSON.parse(text) as { results: RoundResult[] }).results : null;
 }
 
 export function sweepCommand(): Command {
@@ -143,11 +127,21 @@ export function sweepCommand(): Command {
     .option("--jobs <n>", "trials run side by side, each on one thread (default: the available cores)")
     .option("--tolerance <fraction>", "accuracy drop below dense that the answer allows (e.g. 0.005 = half a point)", "0.005")
     .option("--resume <dir>", "continue a killed sweep: finished trials are kept, interrupted ones resume from their last complete round")
+    .option("--queue <url>", "run the trials on workers anywhere (`ticket worker --queue URL`) through BullMQ on Redis: redis://HOST:PORT/DB")
     .option("--quiet", "no progress output")
     .allowUnknownOption()
     .allowExcessArguments()
     .addHelpText("after", "\nAny other flags are find flags and apply to every trial, e.g. ticket sweep --rewind 0,500 --seeds 0,1 --rounds 8 --controls both")
     .action(async (o: SweepOptions, cmd: Command) => {
+      // the queue is checked before anything is written, so a wrong address leaves no half-made sweep
+      if (o.queue) {
+        try {
+          queueConnection(o.queue);
+        } catch (error) {
+          throw error instanceof QueueUsageError ? new UsageError(error.message) : error;
+        }
+        await checkRedis(o.queue);
+      }
       let dir: string;
       let plan: SweepPlan;
       if (o.resume) {
@@ -161,7 +155,7 @@ export function sweepCommand(): Command {
         if (existsSync(join(dir, PLAN_FILE))) throw new UsageError(`${dir} already holds a sweep; continue it with --resume ${dir}, or choose another --out`);
         const grid = gridFrom(o, [...cmd.args]);
         const tolerance = number("--tolerance", o.tolerance, (v) => v >= 0 && v <= 1, "a fraction in [0, 1]");
-        plan = { format: PLAN_FORMAT, grid, tolerance, trials: expandGrid(grid) };
+        plan = { format: PLAN_FORMAT, sweepId: randomBytes(6).toString("hex"), grid, tolerance, trials: expandGrid(grid) };
         mkdirSync(join(dir, "trials"), { recursive: true });
         writeJsonAtomic(join(dir, PLAN_FILE), plan);
       }
@@ -176,20 +170,45 @@ export function sweepCommand(): Command {
       const started = Date.now();
       let done = plan.trials.length - pending.length;
       const failures: string[] = [];
-      const queue = [...pending];
-      const runOne = async (): Promise<void> => {
-        for (let t = queue.shift(); t; t = queue.shift()) {
-          const outcome = await runTrial(dir, t);
-          done++;
-          if (!outcome.ok) failures.push(`${t.id}: ${outcome.message}`);
-          const left = plan.trials.length - done;
-          const perTrial = (Date.now() - started) / 1000 / Math.max(1, done - (plan.trials.length - pending.length));
-          log(
-            `  ${outcome.ok ? "done" : "FAILED"} ${t.id} (${done}/${plan.trials.length}; ${queue.length} waiting${left ? `, ETA ${Math.round((left * perTrial) / Math.min(jobs, left))} s` : ""})`,
-          );
-        }
+      const finishedLine = (id: string, ok: boolean): void => {
+        done++;
+        const left = plan.trials.length - done;
+        const perTrial = (Date.now() - started) / 1000 / Math.max(1, done - (plan.trials.length - pending.length));
+        log(
+          `  ${ok ? "done" : "FAILED"} ${id} (${done}/${plan.trials.length}${left ? `, ETA ${Math.round((left * perTrial) / Math.min(jobs, left))} s` : ""})`,
+        );
       };
-      await Promise.all(Array.from({ length: Math.min(jobs, pending.length) }, runOne));
+      if (o.queue && pending.length) {
+        const queue = await enqueueTrials(o.queue, plan.sweepId, pending);
+        log(`  queued ${pending.length} trials on ${o.queue}; start workers with: ticket worker --queue ${o.queue}`);
+        try {
+          await awaitTrials(
+            o.queue,
+            queue,
+            plan.sweepId,
+            pending.map((t) => t.id),
+            (id, text) => {
+              const folder = join(dir, "trials", id);
+              mkdirSync(folder, { recursive: true });
+              writeFileAtomic(join(folder, "results.json"), text);
+              finishedLine(id, true);
+            },
+            (id, rounds) => log(`  ${id}: ${rounds} rounds done`),
+          );
+        } finally {
+          await queue.close();
+        }
+      } else {
+        const waiting = [...pending];
+        const runOne = async (): Promise<void> => {
+          for (let t = waiting.shift(); t; t = waiting.shift()) {
+            const outcome = await runTrial(trialFolder(dir, t), t.args);
+            if (!outcome.ok) failures.push(`${t.id}: ${outcome.message}`);
+            finishedLine(t.id, outcome.ok);
+          }
+        };
+        await Promise.all(Array.from({ length: Math.min(jobs, pending.length) }, runOne));
+      }
       if (failures.length)
         throw new Error(`${failures.length} of ${plan.trials.length} trials failed (resume with ticket sweep --resume ${dir}):\n${failures.join("\n")}`);
       const results = new Map(plan.trials.map((t) => [t.id, readResults(dir, t) ?? []]));
