@@ -39,7 +39,8 @@ export function expandGrid(grid: SweepGrid): Trial[] {
   for (const d of dims) combos = combos.flatMap((c) => grid.dimensions[d]!.map((v) => ({ ...c, [d]: v })));
   const trials: Trial[] = [];
   for (const values of combos) {
-    const setting = dims.map((d) => `${d}=${values[d]}`).join(",") || "default";
+    // folder-safe: a model given as a spec file path keeps its name, not its slashes
+    const setting = dims.map((d) => `${d}=${values[d]!.replace(/[/\\]/g, "_")}`).join(",") || "default";
     for (const seed of grid.seeds) {
       const args = [...fixed, ...dims.flatMap((d) => [`--${d}`, values[d]!]), "--seed", String(seed)];
       trials.push({ id: `${setting},seed=${seed}`, setting, values, seed, args });
