@@ -8,6 +8,7 @@ import { benchGemm, printGemm } from "./gemm.js";
 import { machine } from "./harness.js";
 import { benchSelect, printSelect } from "./select.js";
 import { benchSparse, printSparse } from "./sparse.js";
+import { benchSweep, printSweep } from "./sweep.js";
 import { benchTrain, printTrain } from "./train.js";
 
 type Bench = { run: () => Record<string, unknown> | Promise<Record<string, unknown>>; print: (r: never) => void };
@@ -19,6 +20,7 @@ const benches: Record<string, Bench> = {
   sparse: { run: () => benchSparse({ iterations: numberFlag("--iterations") }), print: printSparse },
   accuracy: { run: () => benchAccuracy({ iterations: numberFlag("--iterations") }), print: printAccuracy },
   conv: { run: () => benchConv({ iterations: numberFlag("--iterations") }), print: printConv },
+  sweep: { run: () => benchSweep({ iterations: numberFlag("--iterations") }), print: printSweep },
 };
 
 const args = process.argv.slice(2);
