@@ -75,6 +75,38 @@ function escapeXml(s: string): string {
   return s.replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!);
 }
 
+/**
+ * One series' marks: its band (when given) beneath, the line through its points in `order`, a
+ * dot per point, and its legend entry (the i-th) to the right of the plot.
+ */
+function seriesMarks(
+  s: Series,
+  i: number,
+  px: (x: number) => number,
+  py: (y: number) => number,
+  order: (a: { x: number }, b: { x: number }) => number,
+  box: { top: number; legendX: number },
+): string[] {
+  const marks: string[] = [];
+  const pts = [...s.points].sort(order);
+  if (s.band?.length) {
+    const b = [...s.band].sort(order);
+    const outline = [
+      ...b.map((p) => `${px(p.x).toFixed(1)},${py(p.high).toFixed(1)}`),
+      ...b.reverse().map((p) => `${px(p.x).toFixed(1)},${py(p.low).toFixed(1)}`),
+    ];
+    marks.push(`<polygon fill="${s.color}" fill-opacity="0.15" stroke="none" points="${outline.join(" ")}"/>`);
+  }
+  marks.push(
+    `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(" ")}"/>`,
+  );
+  for (const p of pts) marks.push(`<circle cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="3" fill="${s.color}"/>`);
+  const ly = box.top + 16 + i * 20;
+  marks.push(`<line x1="${box.legendX + 14}" x2="${box.legendX + 38}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"/>`);
+  marks.push(`<text x="${box.legendX + 44}" y="${ly}">${escapeXml(s.label)}</text>`);
+  return marks;
+}
+
 /** A line chart with a logarithmic, descending x axis (percent of weights remaining). */
 export function logLineChart(title: string, yLabel: string, series: Series[], yFormat: (v: number) => string): string {
   const W = 720,
@@ -118,24 +150,7 @@ export function logLineChart(title: string, yLabel: string, series: Series[], yF
   parts.push(`<rect x="${left}" y="${top}" width="${W - left - right}" height="${H - top - bottom}" fill="none" stroke="#333"/>`);
   parts.push(`<text x="${(W - right + left) / 2}" y="${H - 14}" text-anchor="middle">percent of weights remaining (log scale)</text>`);
   parts.push(`<text transform="translate(16 ${(H - bottom + top) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(yLabel)}</text>`);
-  series.forEach((s, i) => {
-    const pts = [...s.points].sort((a, b) => b.x - a.x);
-    if (s.band?.length) {
-      const b = [...s.band].sort((p, q) => q.x - p.x);
-      const outline = [
-        ...b.map((p) => `${px(p.x).toFixed(1)},${py(p.high).toFixed(1)}`),
-        ...b.reverse().map((p) => `${px(p.x).toFixed(1)},${py(p.low).toFixed(1)}`),
-      ];
-      parts.push(`<polygon fill="${s.color}" fill-opacity="0.15" stroke="none" points="${outline.join(" ")}"/>`);
-    }
-    parts.push(
-      `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(" ")}"/>`,
-    );
-    for (const p of pts) parts.push(`<circle cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="3" fill="${s.color}"/>`);
-    const ly = top + 16 + i * 20;
-    parts.push(`<line x1="${W - right + 14}" x2="${W - right + 38}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"/>`);
-    parts.push(`<text x="${W - right + 44}" y="${ly}">${escapeXml(s.label)}</text>`);
-  });
+  series.forEach((s, i) => parts.push(...seriesMarks(s, i, px, py, (a, b) => b.x - a.x, { top, legendX: W - right })));
   parts.push("</svg>");
   return `${parts.join("\n")}\n`;
 }
@@ -230,16 +245,7 @@ export function xyLineChart(
   parts.push(`<rect x="${left}" y="${top}" width="${W - left - right}" height="${H - top - bottom}" fill="none" stroke="#333"/>`);
   parts.push(`<text x="${(W - right + left) / 2}" y="${H - 14}" text-anchor="middle">${escapeXml(axes.x)}</text>`);
   parts.push(`<text transform="translate(16 ${(H - bottom + top) / 2}) rotate(-90)" text-anchor="middle">${escapeXml(axes.y)}</text>`);
-  series.forEach((s, i) => {
-    const pts = [...s.points].sort((a, b) => a.x - b.x);
-    parts.push(
-      `<polyline fill="none" stroke="${s.color}" stroke-width="2" points="${pts.map((p) => `${px(p.x).toFixed(1)},${py(p.y).toFixed(1)}`).join(" ")}"/>`,
-    );
-    for (const p of pts) parts.push(`<circle cx="${px(p.x).toFixed(1)}" cy="${py(p.y).toFixed(1)}" r="3" fill="${s.color}"/>`);
-    const ly = top + 16 + i * 20;
-    parts.push(`<line x1="${W - right + 14}" x2="${W - right + 38}" y1="${ly - 4}" y2="${ly - 4}" stroke="${s.color}" stroke-width="2"/>`);
-    parts.push(`<text x="${W - right + 44}" y="${ly}">${escapeXml(s.label)}</text>`);
-  });
+  series.forEach((s, i) => parts.push(...seriesMarks(s, i, px, py, (a, b) => a.x - b.x, { top, legendX: W - right })));
   parts.push("</svg>");
   return `${parts.join("\n")}\n`;
 }
