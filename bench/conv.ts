@@ -6,11 +6,10 @@
 
 import { windowOutput } from "../src/autograd/image-ops.js";
 import { engine } from "../src/index.js";
-import { loadMnistDir } from "../src/node/mnist-files.js";
 import { Random } from "../src/random.js";
 import { printTable, runTicket, time } from "./harness.js";
 import { pytorchAvailable, runPytorch } from "./peers/pytorch.js";
-import { initTfjsWasm, tfjsLenet5Training } from "./peers/tfjs.js";
+import { initTfjsWasm, mnistFloatImages, tfjsLenet5Training } from "./peers/tfjs.js";
 
 interface Layer {
   label: string;
@@ -124,15 +123,7 @@ export async function benchConv(options: { iterations?: number } = {}): Promise<
     }
   }
   await initTfjsWasm();
-  const { train } = loadMnistDir();
-  const n = 3000;
-  const images = new Float32Array(n * 784);
-  const row = new Uint8Array(784);
-  for (let r = 0; r < n; r++) {
-    train.pixels.copyRow(r, row, 0);
-    for (let i = 0; i < 784; i++) images[r * 784 + i] = row[i] / 255;
-  }
-  const labels = Int32Array.from(train.labels.subarray(0, n));
+  const { images, labels } = mnistFloatImages(3000);
   for (const backend of ["wasm", "cpu"] as const) {
     const t = await tfjsLenet5Training(backend, images, labels, BATCH, backend === "cpu" ? 10 : 50);
     peers.push({

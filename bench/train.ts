@@ -2,10 +2,9 @@
 // running the real `ticket train` in a child process, so its peak RSS is the tool's own; the
 // TensorFlow.js wasm backend trains the same network on the same data in this process.
 import { availableParallelism } from "node:os";
-import { loadMnistDir } from "../src/node/mnist-files.js";
 import { printTable, runTicket } from "./harness.js";
 import { pytorchAvailable, runPytorch } from "./peers/pytorch.js";
-import { initTfjsWasm, tfjsLenetStepsPerSecond } from "./peers/tfjs.js";
+import { initTfjsWasm, mnistFloatImages, tfjsLenetStepsPerSecond } from "./peers/tfjs.js";
 
 function runCli(iterations: number, threads: number): Record<string, any> {
   const result = runTicket(
@@ -44,15 +43,7 @@ export async function benchTrain(options: { iterations?: number; peers?: boolean
   };
   if (options.peers !== false) {
     const backend = await initTfjsWasm();
-    const { train } = loadMnistDir();
-    const n = 6000;
-    const images = new Float32Array(n * 784);
-    const row = new Uint8Array(784);
-    for (let r = 0; r < n; r++) {
-      train.pixels.copyRow(r, row, 0);
-      for (let i = 0; i < 784; i++) images[r * 784 + i] = row[i] / 255;
-    }
-    const labels = Int32Array.from(train.labels.subarray(0, n));
+    const { images, labels } = mnistFloatImages(6000);
     const tfjs = tfjsLenetStepsPerSecond(images, labels, 60, 300);
     const peers: Record<string, unknown>[] = [{ name: "TensorFlow.js wasm (1 thread)", backend, threads: 1, stepsPerSecond: tfjs }];
     const torch = pytorchAvailable();

@@ -8,9 +8,22 @@ import * as tf from "@tensorflow/tfjs-core";
 createRequireForGradients(import.meta.url)("@tensorflow/tfjs-core/dist/register_all_gradients");
 
 import { setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
+import { loadMnistDir } from "../../src/node/mnist-files.js";
 import { time } from "../harness.js";
 
 let initialised = false;
+
+/** The first `n` MNIST training images as [0, 1] floats (n × 784) and their labels, as the peers take them. */
+export function mnistFloatImages(n: number): { images: Float32Array; labels: Int32Array } {
+  const { train } = loadMnistDir();
+  const images = new Float32Array(n * 784);
+  const row = new Uint8Array(784);
+  for (let r = 0; r < n; r++) {
+    train.pixels.copyRow(r, row, 0);
+    for (let i = 0; i < 784; i++) images[r * 784 + i] = row[i] / 255;
+  }
+  return { images, labels: Int32Array.from(train.labels.subarray(0, n)) };
+}
 
 export async function initTfjsWasm(): Promise<string> {
   if (!initialised) {
