@@ -170,13 +170,26 @@ export function sweepCommand(): Command {
       const started = Date.now();
       let done = plan.trials.length - pending.length;
       const failures: string[] = [];
+      // one display for the whole sweep: a line per finished trial, and every 15 s the trials
+      // running (with their completed rounds), waiting and the time left at the pace so far
+      const running = new Map<string, number>();
+      const eta = (): string => {
+        const left = plan.trials.length - done;
+        const finishedHere = done - (plan.trials.length - pending.length);
+        if (!left || !finishedHere) return "";
+        return `, ETA ${Math.round((left * (Date.now() - started)) / 1000 / finishedHere / Math.min(jobs, left))} s`;
+      };
+      const status = setInterval(() => {
+        const list = [...running].map(([id, rounds]) => `${id} at round ${rounds}`).join("; ");
+        log(
+          `  sweep: ${done}/${plan.trials.length} done, ${running.size} running${list ? ` (${list})` : ""}, ${plan.trials.length - done - running.size} waiting${eta()}`,
+        );
+      }, 15_000);
+      status.unref();
       const finishedLine = (id: string, ok: boolean): void => {
         done++;
-        const left = plan.trials.length - done;
-        const perTrial = (Date.now() - started) / 1000 / Math.max(1, done - (plan.trials.length - pending.length));
-        log(
-          `  ${ok ? "done" : "FAILED"} ${id} (${done}/${plan.trials.length}${left ? `, ETA ${Math.round((left * perTrial) / Math.min(jobs, left))} s` : ""})`,
-        );
+        running.delete(id);
+        log(`  ${ok ? "done" : "FAILED"} ${id} (${done}/${plan.trials.length}${eta()})`);
       };
       if (o.queue && pending.length) {
         const queue = await enqueueTrials(o.queue, plan.sweepId, pending);
@@ -193,7 +206,7 @@ export function sweepCommand(): Command {
               writeFileAtomic(join(folder, "results.json"), text);
               finishedLine(id, true);
             },
-            (id, rounds) => log(`  ${id}: ${rounds} rounds done`),
+            (id, rounds) => running.set(id, rounds),
           );
         } finally {
           await queue.close();
@@ -202,13 +215,15 @@ export function sweepCommand(): Command {
         const waiting = [...pending];
         const runOne = async (): Promise<void> => {
           for (let t = waiting.shift(); t; t = waiting.shift()) {
-            const outcome = await runTrial(trialFolder(dir, t), t.args);
+            running.set(t.id, 0);
+            const outcome = await runTrial(trialFolder(dir, t), t.args, (rounds) => running.set(t.id, rounds));
             if (!outcome.ok) failures.push(`${t.id}: ${outcome.message}`);
             finishedLine(t.id, outcome.ok);
           }
         };
         await Promise.all(Array.from({ length: Math.min(jobs, pending.length) }, runOne));
       }
+      clearInterval(status);
       if (failures.length)
         throw new Error(`${failures.length} of ${plan.trials.length} trials failed (resume with ticket sweep --resume ${dir}):\n${failures.join("\n")}`);
       const results = new Map(plan.trials.map((t) => [t.id, readResults(dir, t) ?? []]));
