@@ -116,7 +116,10 @@ export function aggregate(trials: readonly Trial[], results: ReadonlyMap<string,
 export interface SettingAnswer {
   setting: string;
   denseAccuracy: number;
-  /** The sparsest ticket round whose mean accuracy is at least the dense mean minus the tolerance. */
+  /**
+   * The sparsest ticket round whose mean accuracy is at least the dense mean minus the tolerance;
+   * earlyStopSpeedup is the dense network's early-stop iteration over this round's (above 1: sooner).
+   */
   sparsestWithin: { round: number; remaining: number; accuracy: number; earlyStopSpeedup: number } | null;
   best: { round: number; remaining: number; accuracy: number };
 }
@@ -202,7 +205,7 @@ export function summaryText(a: SweepAnswers): string {
   for (const s of a.settings) {
     const w = s.sparsestWithin;
     lines.push(
-      `${s.setting}: dense ${pct(s.denseAccuracy)}; ${w ? `holds down to ${(w.remaining * 100).toFixed(1)}% of weights (round ${w.round}, ${pct(w.accuracy)}, early stop ${w.earlyStopSpeedup.toFixed(2)}× sooner than dense)` : "no pruned round stays within the tolerance"}; best ${pct(s.best.accuracy)} at ${(s.best.remaining * 100).toFixed(1)}% (round ${s.best.round})`,
+      `${s.setting}: dense ${pct(s.denseAccuracy)}; ${w ? `holds down to ${(w.remaining * 100).toFixed(1)}% of weights (round ${w.round}, ${pct(w.accuracy)}, early stop at ${(1 / w.earlyStopSpeedup).toFixed(2)}× the dense iteration)` : "no pruned round stays within the tolerance"}; best ${pct(s.best.accuracy)} at ${(s.best.remaining * 100).toFixed(1)}% (round ${s.best.round})`,
     );
   }
   lines.push(
