@@ -19,7 +19,7 @@ describe("ticket CLI", () => {
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(/Usage: ticket/);
     }
-    expect(ticket("find", "--help").stdout).toMatch(/--rewind <k>/);
+    expect(ticket("find", "--help").stdout).toMatch(/--rewind <k\|auto>/);
   });
 
   it("invalid flags: a clear message and exit code 2", () => {

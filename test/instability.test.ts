@@ -313,4 +313,38 @@ describe("ticket instability (CLI)", () => {
       expect(r.stderr.trim().split("\n"), args.join(" ")).toHaveLength(1);
     }
   });
+
+  it("find --rewind auto: analyses the sparsest round's subnetwork first, rewinds to its earliest stable k and records the choice and why", () => {
+    const out = mkdtempSync(join(tmpdir(), "wt-rewind-auto-"));
+    const r = runTicket(
+      "find",
+      "--rewind",
+      "auto",
+      "--hidden",
+      "12",
+      "--train-subset",
+      "800",
+      "--validation",
+      "200",
+      "--iterations",
+      "100",
+      "--eval-every",
+      "50",
+      "--rounds",
+      "2",
+      "--controls",
+      "none",
+      "--threads",
+      "1",
+      "--out",
+      out,
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/--rewind auto: .*round 2's mask/);
+    const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
+    expect(results.config.rewindChoice.k).toBe(results.config.rewind);
+    expect(results.config.rewindChoice.analysis.length).toBeGreaterThan(0);
+    expect(typeof results.config.rewindChoice.reason).toBe("string");
+    expect(runTicket("find", "--rewind", "soon", "--iterations", "10").stderr).toMatch(/--rewind must be an integer, got "soon"/);
+  });
 });

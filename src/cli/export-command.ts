@@ -1,9 +1,19 @@
 // `ticket export DIR --round N`: one round's winning ticket as a single safetensors file.
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { Command } from "commander";
 import { encodeSafetensors, type NamedTensor } from "../io/safetensors.js";
 import { writeFileAtomic } from "../node/atomic-write.js";
-import { checkpointPath, loadSavedRun, parameterShapes, readCheckpoint } from "../node/checkpoint.js";
+import {
+  checkAgainstResults,
+  checkpointPath,
+  checksumMetadata,
+  expectationFor,
+  parameterShapes,
+  readCheckpoint,
+  readSavedState,
+  STATE_FILE,
+} from "../node/checkpoint.js";
+import { checkFolderPath } from "../node/run-folder.js";
 import { integer } from "./options.js";
 import { UsageError } from "./usage-error.js";
 
@@ -14,12 +24,16 @@ export function exportCommand(): Command {
     .requiredOption("--round <n>", "which round's ticket")
     .option("--out <file>", "output file (default: <dir>/ticket-round-NN.safetensors)")
     .action((dir: string, o: { round: string; out?: string }) => {
-      const saved = loadSavedRun(dir);
       const round = integer("--round", o.round, 0);
+      const out = o.out ?? join(dir, `ticket-round-${String(round).padStart(2, "0")}.safetensors`);
+      if (o.out !== undefined) checkFolderPath(dirname(out), `--out ${out}`);
+      const saved = readSavedState(dir, "export");
       if (round >= saved.state.completedRounds) {
         throw new UsageError(`--round ${round}: ${dir} has rounds 0 to ${saved.state.completedRounds - 1}`);
       }
-      const c = readCheckpoint(checkpointPath(dir, round), saved.config.spec);
+      const path = checkpointPath(dir, round);
+      const c = readCheckpoint(path, saved.config.spec, expectationFor(saved.config, round));
+      checkAgainstResults(path, c, saved.state, join(dir, STATE_FILE));
       const shapes = parameterShapes(saved.config.spec);
       const tensors = new Map<string, NamedTensor>();
       const add = (prefix: string, weights: Map<string, Float32Array>): void => {
@@ -30,7 +44,6 @@ export function exportCommand(): Command {
       add("mask", c.masks);
       add("trained", c.trained);
       const result = saved.state.results.find((r) => r.arm === "ticket" && r.round === round);
-      const out = o.out ?? join(dir, `ticket-round-${String(round).padStart(2, "0")}.safetensors`);
       writeFileAtomic(
         out,
         encodeSafetensors(tensors, {
@@ -42,6 +55,7 @@ export function exportCommand(): Command {
           reset: c.rewind ? `rewind to iteration ${saved.config.rewind}` : "theta0",
           percent_remaining: result ? (result.remaining * 100).toFixed(3) : "",
           early_stop_test_accuracy: result ? result.earlyStopTestAccuracy.toFixed(4) : "",
+          ...checksumMetadata(tensors),
         }),
       );
       console.log(`wrote ${out}`);

@@ -5,10 +5,12 @@ import { Command, Option } from "commander";
 import { ready } from "../engine/engine.js";
 import { type Arm, type LotteryConfig, paperRates, validateLotteryConfig } from "../lottery/config.js";
 import { findTicket, type LotteryState, type RoundResult } from "../lottery/find.js";
+import { findRewindPoint } from "../lottery/instability.js";
 import { accuracyChart, earlyStopChart, resultsCsv, summaryTable } from "../lottery/report.js";
 import { writeFileAtomic, writeJsonAtomic } from "../node/atomic-write.js";
 import { loadSavedRun, saveRound } from "../node/checkpoint.js";
 import { WorkerControls } from "../node/parallel-controls.js";
+import { clearRun, existingRunFile, lockAndClean, openRunFolderToResume, prepareOutputFolder, type RunLock } from "../node/run-folder.js";
 import { validateTrainConfig } from "../train/train.js";
 import { addTrainingOptions, type CommonOptions, engineOptions, integer, type ModelChoice, modelChoice, number, trainConfig } from "./options.js";
 import { makeProgress } from "./progress.js";
@@ -29,6 +31,7 @@ interface FindOptions extends CommonOptions {
   oneShot?: string;
   controls: string;
   resume?: string;
+  force?: boolean;
   parallelArms: string;
 }
 
@@ -42,7 +45,11 @@ export function findCommand(): Command {
     .option("--rounds <n>", "pruning rounds after the dense round", String(FIND_DEFAULTS.rounds))
     .option("--target-sparsity <fraction>", "stop once the fraction of weights remaining is at or below this (e.g. 0.07)")
     .option("--tolerance <fraction>", "stop once early-stop validation accuracy falls more than this below dense (e.g. 0.005)")
-    .option("--rewind <k>", "reset survivors to the weights at iteration k of round 0 instead of θ0", "0")
+    .option(
+      "--rewind <k|auto>",
+      "reset survivors to the weights at iteration k of round 0 instead of θ0; auto: the earliest k at which the sparsest round's subnetwork is stable (instability analysis)",
+      "0",
+    )
     .addOption(new Option("--strategy <s>", "layerwise or global magnitude pruning").default("layerwise"))
     .option(
       "--prune-rate <fraction>",
@@ -58,7 +65,8 @@ export function findCommand(): Command {
         "auto",
       ),
     )
-    .option("--resume <dir>", "continue an interrupted search in <dir> from its last complete round (other flags are taken from the saved run)");
+    .option("--resume <dir>", "continue an interrupted search in <dir> from its last complete round (other flags are taken from the saved run)")
+    .option("--force", "start a new search in --out even if it holds one (that search's state, reports and checkpoints are removed first)");
   return cmd.action(async (o: FindOptions) => {
     const engineChoice = engineOptions(o);
     let config: LotteryConfig;
@@ -66,22 +74,34 @@ export function findCommand(): Command {
     let resume: ReturnType<typeof loadSavedRun> | undefined;
     let out = o.out;
     let choice: ModelChoice | undefined;
+    let lock: RunLock | undefined;
+    let removeMadeFolders = (): void => {};
+    if (o.parallelArms !== "auto" && o.parallelArms !== "off") throw new UsageError(`unknown --parallel-arms "${o.parallelArms}" (choose auto or off)`);
+    if (o.resume && o.force) throw new UsageError("--force starts a new search and --resume continues one: give only one of them");
+    // the folder is checked before any data is loaded or any training starts
     if (o.resume) {
+      out = o.resume;
+      lock = await openRunFolderToResume(out, `--resume ${out}`);
       resume = loadSavedRun(o.resume);
       config = resume.config;
-      data = (resume.config as LotteryConfig & { data: DataChoice }).data;
-      out = o.resume;
+      data = resume.config.data;
     } else {
       data = dataChoice(o);
       choice = modelChoice(o);
       config = lotteryConfig(o, data, choice);
+      removeMadeFolders = await prepareOutputFolder(out, `--out ${out}`);
     }
-    if (o.parallelArms !== "auto" && o.parallelArms !== "off") throw new UsageError(`unknown --parallel-arms "${o.parallelArms}" (choose auto or off)`);
     // with controls and 2+ threads, one thread trains the controls in a worker and the rest the ticket
     const parallelArms = o.parallelArms === "auto" && (engineChoice.threads ?? 1) >= 2 && config.controls.length > 0;
     if (parallelArms) engineChoice.threads = (engineChoice.threads ?? 2) - 1;
     const engine = await ready(engineChoice);
-    const splits = loadSplits(data);
+    let splits: ReturnType<typeof loadSplits>;
+    try {
+      splits = loadSplits(data);
+    } catch (error) {
+      removeMadeFolders();
+      throw error;
+    }
     try {
       if (!o.resume && choice) {
         config.spec = choice.specFor(splits.shape, splits.classes);
@@ -100,8 +120,41 @@ export function findCommand(): Command {
       }
       validateLotteryConfig(config);
       validateTrainConfig(config.train, splits);
+      if (!o.resume && o.rewind === "auto" && config.oneShot === undefined && config.rounds === 0)
+        throw new UsageError("--rewind auto needs pruning rounds (--rounds 1 or more)");
     } catch (error) {
+      // a resumed search's settings come from state.json: its errors name that file (exit 1)
+      if (o.resume) throw new Error(`${join(out, "state.json")}: config: ${(error as Error).message}`);
+      removeMadeFolders();
       throw error instanceof UsageError ? error : new UsageError((error as Error).message);
+    }
+    // locked once the flags are known to be good (a mistyped flag never waits on, or clears, a folder)
+    if (!o.resume) {
+      lock = lockAndClean(out);
+      const held = existingRunFile(out);
+      if (held && !o.force) {
+        lock.release();
+        throw new UsageError(`--out ${out} already holds a search (${held}); continue it with --resume ${out}, or give --force to replace it`);
+      }
+      if (held) clearRun(out);
+    }
+
+    if (!o.resume && o.rewind === "auto") {
+      // the instability analysis for the search's sparsest round first; the search then rewinds to its earliest stable k
+      const search = findRewindPoint(splits, config);
+      config.rewind = search.choice.k;
+      Object.assign(config, {
+        rewindChoice: {
+          ...search.choice,
+          round: search.round,
+          remaining: search.report.remaining,
+          analysis: search.report.results.map(({ path: _p, copies: _c, ...r }) => r),
+        },
+      });
+      if (!o.quiet && !o.json)
+        process.stderr.write(
+          `--rewind auto: ${search.choice.reason} (round ${search.round}'s mask, ${(search.report.remaining * 100).toFixed(1)}% of the weights)\n`,
+        );
     }
 
     const progress = await makeProgress(Boolean(o.quiet) || Boolean(o.json));
@@ -129,7 +182,7 @@ export function findCommand(): Command {
     }
     progress.start(1, "round 0 ticket");
     let lastLabel = "";
-    const runner = parallelArms ? new WorkerControls(config, data) : undefined;
+    const runner = parallelArms ? new WorkerControls(config, data, engine.variant) : undefined;
     const state = await findTicket(
       splits,
       config,
@@ -159,6 +212,7 @@ export function findCommand(): Command {
     ).finally(() => runner?.close());
     progress.stop();
     writeReports(state, true);
+    lock?.release();
     if (o.json) {
       console.log(JSON.stringify({ out, stopReason: state.stopReason, results: state.results.map(({ curve: _curve, ...rest }) => rest) }));
     } else if (!o.quiet) {
@@ -211,7 +265,7 @@ function lotteryConfig(o: FindOptions, data: DataChoice, choice: ModelChoice): L
     targetRemaining:
       o.targetSparsity === undefined ? undefined : number("--target-sparsity", o.targetSparsity, (v) => v > 0 && v <= 1, "a fraction remaining in (0, 1]"),
     tolerance: o.tolerance === undefined ? undefined : number("--tolerance", o.tolerance, (v) => v >= 0 && v <= 1, "a fraction in [0, 1]"),
-    rewind: integer("--rewind", o.rewind, 0),
+    rewind: o.rewind === "auto" ? 0 : integer("--rewind", o.rewind, 0),
     oneShot: o.oneShot === undefined ? undefined : number("--one-shot", o.oneShot, (v) => v > 0 && v < 1, "a fraction remaining in (0, 1)"),
     controls,
     data,

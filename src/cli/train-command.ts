@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { ready } from "../engine/engine.js";
 import { Model } from "../nn/model.js";
 import { writeJsonAtomic } from "../node/atomic-write.js";
+import { prepareOutputFolder } from "../node/run-folder.js";
 import { train, validateTrainConfig } from "../train/train.js";
 import { addTrainingOptions, type CommonOptions, engineOptions, modelChoice, trainConfig } from "./options.js";
 import { makeProgress } from "./progress.js";
@@ -19,13 +20,23 @@ export function trainCommand(): Command {
     const config = trainConfig(o, choice.protocol, "train");
     const data = dataChoice(o);
     const engineChoice = engineOptions(o);
-    const engine = await ready(engineChoice);
-    const splits = loadSplits(data);
-    const spec = choice.specFor(splits.shape, splits.classes);
+    // a folder that cannot take the result is found out before any data is loaded
+    const removeMadeFolders = await prepareOutputFolder(o.out, `--out ${o.out}`);
+    let engine: Awaited<ReturnType<typeof ready>>;
+    let splits: ReturnType<typeof loadSplits>;
+    let spec: ReturnType<typeof choice.specFor>;
     try {
-      validateTrainConfig(config, splits);
+      engine = await ready(engineChoice);
+      splits = loadSplits(data);
+      spec = choice.specFor(splits.shape, splits.classes);
+      try {
+        validateTrainConfig(config, splits);
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
     } catch (error) {
-      throw new UsageError((error as Error).message);
+      removeMadeFolders(); // nothing trained: leave no empty folder behind
+      throw error;
     }
     const progress = await makeProgress(Boolean(o.quiet) || Boolean(o.json));
     const model = new Model(spec, data.seed);

@@ -39,11 +39,11 @@ export interface IdxHeader {
 }
 
 /**
- * Parses and checks an IDX header from the file's first bytes (at least 4 + 4·rank of them)
- * against the file's total length.
+ * Reads an IDX header from the file's first bytes (at least 4 + 4·rank of them) and returns it
+ * with the exact length the file must have, without knowing the file's length (as for a stream).
  */
-export function parseIdxHeader(bytes: Uint8Array, totalLength: number, source: string): IdxHeader {
-  if (totalLength < 4 || bytes.length < 4) throw new IdxError(source, `not an IDX file: ${totalLength} bytes is shorter than the 4-byte magic number`);
+export function readIdxHeader(bytes: Uint8Array, source: string): IdxHeader & { expectedLength: number } {
+  if (bytes.length < 4) throw new IdxError(source, `not an IDX file: ${bytes.length} bytes is shorter than the 4-byte magic number`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0);
   if (bytes[0] !== 0 || bytes[1] !== 0) {
@@ -58,23 +58,36 @@ export function parseIdxHeader(bytes: Uint8Array, totalLength: number, source: s
   const rank = bytes[3];
   if (rank === 0) throw new IdxError(source, "IDX header declares 0 dimensions");
   const headerBytes = 4 + 4 * rank;
-  if (totalLength < headerBytes || bytes.length < headerBytes) {
-    throw new IdxError(source, `truncated header: ${rank} dimensions need ${headerBytes} header bytes, file has ${totalLength}`);
+  if (bytes.length < headerBytes) {
+    throw new IdxError(source, `truncated header: ${rank} dimensions need ${headerBytes} header bytes, file has ${bytes.length}`);
   }
   const dims: number[] = [];
   for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i));
   const count = dims.reduce((a, b) => a * b, 1);
-  const expected = headerBytes + count * kind.size;
+  return { dims, type: kind.type, size: kind.size, headerBytes, expectedLength: headerBytes + count * kind.size };
+}
+
+/**
+ * Parses and checks an IDX header from the file's first bytes (at least 4 + 4·rank of them)
+ * against the file's total length.
+ */
+export function parseIdxHeader(bytes: Uint8Array, totalLength: number, source: string): IdxHeader {
+  if (totalLength < 4 || bytes.length < 4) throw new IdxError(source, `not an IDX file: ${totalLength} bytes is shorter than the 4-byte magic number`);
+  if (bytes.length >= 4 && totalLength < 4 + 4 * bytes[3] && bytes[0] === 0 && bytes[1] === 0 && TYPES[bytes[2]] && bytes[3] !== 0) {
+    throw new IdxError(source, `truncated header: ${bytes[3]} dimensions need ${4 + 4 * bytes[3]} header bytes, file has ${totalLength}`);
+  }
+  const { expectedLength: expected, ...header } = readIdxHeader(bytes, source);
+  const { dims, type } = header;
   if (totalLength < expected) {
-    throw new IdxError(source, `truncated: dimensions [${dims.join(", ")}] of ${kind.type} need ${expected} bytes, file has ${totalLength}`);
+    throw new IdxError(source, `truncated: dimensions [${dims.join(", ")}] of ${type} need ${expected} bytes, file has ${totalLength}`);
   }
   if (totalLength > expected) {
     throw new IdxError(
       source,
-      `${totalLength - expected} unexpected bytes after the data: dimensions [${dims.join(", ")}] of ${kind.type} need exactly ${expected} bytes`,
+      `${totalLength - expected} unexpected bytes after the data: dimensions [${dims.join(", ")}] of ${type} need exactly ${expected} bytes`,
     );
   }
-  return { dims, type: kind.type, size: kind.size, headerBytes };
+  return header;
 }
 
 /** Parses IDX bytes; `source` (a file name) is named in every error. u8 data is not copied. */

@@ -7,7 +7,7 @@ import { describeModel, Model } from "../nn/model.js";
 import { Random } from "../random.js";
 import { type EvalPoint, evaluationChunk, SplitEvaluators, type Splits, type TrainResult, train, validateTrainConfig } from "../train/train.js";
 import { type Arm, type LotteryConfig, validateLotteryConfig } from "./config.js";
-import { density, magnitudePrune, pruneToFraction, randomMask } from "./masks.js";
+import { density, magnitudePrune, pruneToFraction, randomMask, weightsToPrune } from "./masks.js";
 
 export interface RoundResult {
   arm: Arm;
@@ -79,6 +79,7 @@ export function plannedRounds(config: LotteryConfig): number {
     });
   const total = layers.reduce((n, l) => n + l.size, 0);
   for (let r = 1; r <= config.rounds; r++) {
+    const before = layers.reduce((n, l) => n + l.kept, 0);
     if (config.strategy === "global") {
       const kept = layers.reduce((n, l) => n + l.kept, 0);
       const after = kept - Math.round(config.globalRate * kept);
@@ -86,6 +87,8 @@ export function plannedRounds(config: LotteryConfig): number {
     } else {
       layers.forEach((l) => (l.kept -= Math.round((config.layerRates[l.name] ?? 0) * l.kept)));
     }
+    // a round that prunes nothing ends the search (see findTicket): no later round gets nearer the target
+    if (layers.reduce((n, l) => n + l.kept, 0) === before) return config.rounds;
     if (layers.reduce((n, l) => n + l.kept, 0) / total <= config.targetRemaining + 1e-12) return r;
   }
   return config.rounds;
@@ -131,16 +134,22 @@ export function trainArm(
   onStep?: (iteration: number, loss: number, syncModel: () => void, lastValAccuracy: number | null) => void,
 ): RoundResult {
   let lastValAccuracy: number | null = null;
-  const result: TrainResult = train(
-    model,
-    splits,
-    config.train,
-    {
-      onStep: (iteration, loss, syncModel) => onStep?.(iteration, loss, syncModel, lastValAccuracy),
-      onEval: (p) => (lastValAccuracy = p.valAccuracy),
-    },
-    evaluators,
-  );
+  let result: TrainResult;
+  try {
+    result = train(
+      model,
+      splits,
+      config.train,
+      {
+        onStep: (iteration, loss, syncModel) => onStep?.(iteration, loss, syncModel, lastValAccuracy),
+        onEval: (p) => (lastValAccuracy = p.valAccuracy),
+      },
+      evaluators,
+    );
+  } catch (error) {
+    // say which run of the search failed (the message already says at which iteration)
+    throw new Error(`round ${round}, ${arm} arm: ${(error as Error).message}`);
+  }
   const d = density(model.prunable());
   return {
     arm,
@@ -249,6 +258,14 @@ export async function findTicket(
   try {
     if (state.stopReason) return state;
     for (let round = state.completedRounds; round <= planned; round++) {
+      if (round > 0 && config.oneShot === undefined && weightsToPrune(model.prunable(), config.strategy, config.layerRates, config.globalRate) === 0) {
+        // every later round would train the same mask again, forever
+        const kept = density(model.prunable()).kept;
+        const reason = `round ${round} would prune nothing: ${config.strategy === "global" ? "round(rate × remaining) is 0" : "round(rate × remaining) is 0 in every layer"} with ${kept} weights remaining`;
+        if (pending) pending.stopReason = reason;
+        else state.stopReason = reason;
+        break;
+      }
       if (round > 0) {
         // the model holds the previous round's trained ticket and its masks
         if (config.oneShot !== undefined) pruneToFraction(model.prunable(), config.strategy, config.oneShot);
@@ -258,13 +275,24 @@ export async function findTicket(
       const ticketMasks = masksOf(model);
       if (round > 0) model.restore(resetPoint);
       const ticketProgress = progress("ticket", round);
-      const ticket = trainArm(model, splits, config, "ticket", round, evaluators, (iteration, loss, syncModel, valAccuracy) => {
-        if (round === 0 && config.rewind > 0 && iteration === config.rewind) {
-          syncModel();
-          rewind = model.snapshot();
+      let ticket: RoundResult;
+      try {
+        ticket = trainArm(model, splits, config, "ticket", round, evaluators, (iteration, loss, syncModel, valAccuracy) => {
+          if (round === 0 && config.rewind > 0 && iteration === config.rewind) {
+            syncModel();
+            rewind = model.snapshot();
+          }
+          ticketProgress(iteration, loss, undefined, valAccuracy);
+        });
+      } catch (error) {
+        // the previous round is finished once its controls are: keep it (saved, resumable) before failing
+        if (pending) {
+          const finished = pending;
+          pending = null;
+          await complete(finished);
         }
-        ticketProgress(iteration, loss, undefined, valAccuracy);
-      });
+        throw error;
+      }
       hooks.onRunDone?.(ticket);
       if (round === 0) dense = ticket;
       const trained = model.snapshot();

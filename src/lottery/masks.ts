@@ -48,6 +48,15 @@ export function magnitudePrune(prunable: readonly Parameter[], strategy: Strateg
   }
 }
 
+/**
+ * How many weights one round of `magnitudePrune` would remove, from the masks alone. Zero means
+ * every further round would repeat the last one: a search must stop there.
+ */
+export function weightsToPrune(prunable: readonly Parameter[], strategy: Strategy, layerRates: Record<string, number>, globalRate: number): number {
+  if (strategy === "global") return Math.round(globalRate * prunable.reduce((n, p) => n + (p.mask ? countKept(p.mask) : p.value.size), 0));
+  return prunable.reduce((n, p) => n + Math.round((layerRates[p.name] ?? 0) * (p.mask ? countKept(p.mask) : p.value.size)), 0);
+}
+
 /** Prunes straight to `remaining` of the weights: of each layer (layer-wise) or overall (global). */
 export function pruneToFraction(prunable: readonly Parameter[], strategy: Strategy, remaining: number): void {
   if (strategy === "global") {

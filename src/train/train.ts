@@ -164,6 +164,13 @@ export function train(model: Model, splits: Splits, config: TrainConfig, hooks: 
     if (!Number.isFinite(val.loss)) {
       throw new Error(`training diverged: validation loss is ${val.loss} at iteration ${iteration} (try a smaller learning rate)`);
     }
+    // an optimizer that blew up can leave finite but useless weights (Adam at a huge rate): a loss
+    // ten times its starting value is no training worth reporting
+    if (curve.length > 0 && val.loss > 10 * curve[0].valLoss) {
+      throw new Error(
+        `training diverged: validation loss ${val.loss.toPrecision(4)} at iteration ${iteration} is more than 10× its value at the first evaluation (${curve[0].valLoss.toPrecision(4)}; try a smaller learning rate)`,
+      );
+    }
     if (!best || val.loss < best.valLoss) {
       // without a test curve, keep the best weights (in one reused buffer) to test them at the end
       if (!config.testCurve) syncModel();
