@@ -14,7 +14,10 @@ if (!prefix || dirs.length === 0) {
 const runs = dirs.map((d) => JSON.parse(readFileSync(join(d, "results.json"), "utf8")));
 const arms = ["ticket", "reinit", "random"].filter((a) => runs[0].results.some((r) => r.arm === a));
 const rounds = [...new Set(runs[0].results.map((r) => r.round))].sort((a, b) => a - b);
-const model = { "lenet-300-100": "LeNet-300-100", "lenet-5": "LeNet-5", "conv-2": "Conv-2", "conv-4": "Conv-4", "conv-6": "Conv-6" }[runs[0].config.model] ?? runs[0].config.model ?? "LeNet-300-100";
+const model =
+  { "lenet-300-100": "LeNet-300-100", "lenet-5": "LeNet-5", "conv-2": "Conv-2", "conv-4": "Conv-4", "conv-6": "Conv-6" }[runs[0].config.model] ??
+  runs[0].config.model ??
+  "LeNet-300-100";
 const label = { ticket: "winning ticket", reinit: "random reinit", random: "random pruning" };
 const color = { ticket: "#1f77b4", reinit: "#d62728", random: "#2ca02c" };
 

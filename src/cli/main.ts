@@ -15,9 +15,9 @@ import { exportCommand } from "./export-command.js";
 import { findCommand } from "./find-command.js";
 import { instabilityCommand } from "./instability-command.js";
 import { sweepCommand } from "./sweep-command.js";
-import { workerCommand } from "./worker-command.js";
 import { trainCommand } from "./train-command.js";
 import { UsageError } from "./usage-error.js";
+import { workerCommand } from "./worker-command.js";
 
 const program = new Command("ticket")
   .description("winning-ticket: find lottery tickets (sparse, trainable subnetworks) with WebAssembly SIMD")

@@ -22,7 +22,9 @@ export async function runTrial(folder: string, args: string[], onProgress?: (com
   let reported = -1;
   const poll = setInterval(() => {
     const rounds = completedRounds(folder);
-    if (rounds > reported) onProgress?.((reported = rounds));
+    if (rounds <= reported) return;
+    reported = rounds;
+    onProgress?.(rounds);
   }, 500);
   try {
     return await new Promise((resolve) => {
