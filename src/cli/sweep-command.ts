@@ -23,7 +23,6 @@ import {
 } from "../lottery/sweep.js";
 import { sweepCharts } from "../lottery/sweep-report.js";
 import { writeFileAtomic, writeJsonAtomic } from "../node/atomic-write.js";
-import { awaitTrials, checkRedis, enqueueTrials, QueueUsageError, queueConnection } from "../node/trial-queue.js";
 import { finishedResults, runTrial } from "../node/trial-runner.js";
 import { integer, number } from "./options.js";
 import { UsageError } from "./usage-error.js";
@@ -134,7 +133,10 @@ export function sweepCommand(): Command {
     .addHelpText("after", "\nAny other flags are find flags and apply to every trial, e.g. ticket sweep --rewind 0,500 --seeds 0,1 --rounds 8 --controls both")
     .action(async (o: SweepOptions, cmd: Command) => {
       // the queue is checked before anything is written, so a wrong address leaves no half-made sweep
-      if (o.queue) {
+      // BullMQ is loaded only for a sweep on a queue: local sweeps and the other commands start without it
+      const queueing = o.queue ? await import("../node/trial-queue.js") : null;
+      if (o.queue && queueing) {
+        const { checkRedis, QueueUsageError, queueConnection } = queueing;
         try {
           queueConnection(o.queue);
         } catch (error) {
@@ -191,7 +193,8 @@ export function sweepCommand(): Command {
         running.delete(id);
         log(`  ${ok ? "done" : "FAILED"} ${id} (${done}/${plan.trials.length}${eta()})`);
       };
-      if (o.queue && pending.length) {
+      if (o.queue && queueing && pending.length) {
+        const { awaitTrials, enqueueTrials } = queueing;
         const queue = await enqueueTrials(o.queue, plan.sweepId, pending);
         log(`  queued ${pending.length} trials on ${o.queue}; start workers with: ticket worker --queue ${o.queue}`);
         try {

@@ -5,7 +5,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
-import { checkRedis, QueueUsageError, queueConnection, startTrialWorker } from "../node/trial-queue.js";
 import { finishedResults, runTrial } from "../node/trial-runner.js";
 import { integer } from "./options.js";
 import { UsageError } from "./usage-error.js";
@@ -18,6 +17,8 @@ export function workerCommand(): Command {
     .option("--lock-ms <ms>", "how long a trial's lock lasts without renewal: a dead worker's trial is retried after about this long", "30000")
     .option("--exit-when-idle <seconds>", "stop after this long with no trial to run (default: run until stopped)")
     .action(async (o: { queue: string; jobs: string; lockMs: string; exitWhenIdle?: string }) => {
+      // loaded here, so the other commands start without BullMQ
+      const { checkRedis, QueueUsageError, queueConnection, startTrialWorker } = await import("../node/trial-queue.js");
       try {
         queueConnection(o.queue);
       } catch (error) {
