@@ -107,17 +107,18 @@ function seriesMarks(
   return marks;
 }
 
+/** Every chart's size and margins (the legend sits in the right margin). */
+const FRAME = { W: 720, H: 440, left: 70, right: 180, top: 40, bottom: 55 };
+
+function noDataChart(title: string): string {
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${FRAME.W}" height="${FRAME.H}"><text x="20" y="30">${escapeXml(title)}: no data</text></svg>\n`;
+}
+
 /** A line chart with a logarithmic, descending x axis (percent of weights remaining). */
 export function logLineChart(title: string, yLabel: string, series: Series[], yFormat: (v: number) => string): string {
-  const W = 720,
-    H = 440,
-    left = 70,
-    right = 180,
-    top = 40,
-    bottom = 55;
+  const { W, H, left, right, top, bottom } = FRAME;
   const all = series.flatMap((s) => s.points);
-  if (all.length === 0)
-    return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><text x="20" y="30">${escapeXml(title)}: no data</text></svg>\n`;
+  if (all.length === 0) return noDataChart(title);
   const xs = all.map((p) => Math.log10(p.x));
   const xMax = Math.max(...xs),
     xMin = Math.min(...xs);
@@ -199,15 +200,9 @@ export function xyLineChart(
   format: { x: (v: number) => string; y: (v: number) => string },
   options: { xScale?: "linear" | "log1p"; references?: { y: number; label: string }[]; yFloor?: number } = {},
 ): string {
-  const W = 720,
-    H = 440,
-    left = 70,
-    right = 180,
-    top = 40,
-    bottom = 55;
+  const { W, H, left, right, top, bottom } = FRAME;
   const all = series.flatMap((s) => s.points);
-  if (all.length === 0)
-    return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><text x="20" y="30">${escapeXml(title)}: no data</text></svg>\n`;
+  if (all.length === 0) return noDataChart(title);
   const tx = options.xScale === "log1p" ? (x: number) => Math.log10(1 + x) : (x: number) => x;
   const xs = all.map((p) => tx(p.x));
   const xMin = Math.min(...xs),
