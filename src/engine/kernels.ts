@@ -160,39 +160,40 @@ export function decodeBase64(text: string): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * The shared-memory build (SIMD plus atomics) that every thread of a pool instantiates: with
- * relaxed SIMD (fused multiply-add) where it validates, unless plain SIMD is asked for.
+ * The binary to load of a pair: relaxed SIMD (fused multiply-add) where it validates or is asked
+ * for, else plain SIMD; `needs` names what the runtime lacks in the error when neither will do.
+ * The plain binary is decoded only when it is the one chosen.
  */
-export async function compileSharedKernels(prefer: WasmVariant | "auto" = "auto"): Promise<{ module: WebAssembly.Module; variant: WasmVariant }> {
-  const relaxed = decodeBase64(sharedRelaxedSimdBase64);
-  const plain = decodeBase64(sharedSimdBase64);
+function chooseBinary(
+  relaxedBase64: string,
+  plainBase64: string,
+  prefer: WasmVariant | "auto",
+  needs: string,
+): { bytes: Uint8Array<ArrayBuffer>; relaxed: boolean } {
   const wantsRelaxed = prefer === "relaxed-simd" || prefer === "relaxed-simd-threads";
-  if (wantsRelaxed && !WebAssembly.validate(relaxed)) throw new Error("relaxed SIMD was requested but this runtime does not support it with threads");
-  const useRelaxed = wantsRelaxed || (prefer === "auto" && WebAssembly.validate(relaxed));
-  const bytes = useRelaxed ? relaxed : plain;
-  if (!WebAssembly.validate(bytes)) throw new Error("this JavaScript runtime does not support WebAssembly threads with SIMD");
-  return { module: await WebAssembly.compile(bytes), variant: useRelaxed ? "relaxed-simd-threads" : "simd-threads" };
+  if (wantsRelaxed || prefer === "auto") {
+    const relaxed = decodeBase64(relaxedBase64);
+    if (WebAssembly.validate(relaxed)) return { bytes: relaxed, relaxed: true };
+    if (wantsRelaxed)
+      throw new Error(`relaxed SIMD was requested but this runtime does not validate the relaxed-SIMD build (it needs ${needs} with relaxed SIMD)`);
+  }
+  const plain = decodeBase64(plainBase64);
+  if (!WebAssembly.validate(plain)) throw new Error(`this JavaScript runtime does not support ${needs}`);
+  return { bytes: plain, relaxed: false };
+}
+
+/** The shared-memory build (SIMD plus atomics) that every thread of a pool instantiates. */
+export async function compileSharedKernels(prefer: WasmVariant | "auto" = "auto"): Promise<{ module: WebAssembly.Module; variant: WasmVariant }> {
+  const { bytes, relaxed } = chooseBinary(sharedRelaxedSimdBase64, sharedSimdBase64, prefer, "WebAssembly threads with SIMD");
+  return { module: await WebAssembly.compile(bytes), variant: relaxed ? "relaxed-simd-threads" : "simd-threads" };
 }
 
 export async function instantiateKernels(
   memory: WebAssembly.Memory,
   prefer: WasmVariant | "auto" = "auto",
 ): Promise<{ kernels: KernelExports; variant: WasmVariant }> {
-  const relaxed = decodeBase64(relaxedSimdBase64);
-  const plain = decodeBase64(simdBase64);
-  let variant: WasmVariant;
-  if (prefer === "relaxed-simd" || prefer === "relaxed-simd-threads") {
-    if (!WebAssembly.validate(relaxed)) throw new Error("relaxed SIMD was requested but this runtime does not support it");
-    variant = "relaxed-simd";
-  } else if (prefer === "simd") {
-    variant = "simd";
-  } else {
-    variant = WebAssembly.validate(relaxed) ? "relaxed-simd" : "simd";
-  }
-  const bytes = variant === "relaxed-simd" ? relaxed : plain;
-  if (!WebAssembly.validate(bytes)) {
-    throw new Error("this JavaScript runtime does not support WebAssembly SIMD (fixed-width 128-bit), which winning-ticket requires");
-  }
+  const { bytes, relaxed } = chooseBinary(relaxedSimdBase64, simdBase64, prefer, "WebAssembly SIMD (fixed-width 128-bit), which winning-ticket requires");
+  const variant: WasmVariant = relaxed ? "relaxed-simd" : "simd";
   const { instance } = await WebAssembly.instantiate(bytes, { env: { memory } });
   return { kernels: instance.exports as unknown as KernelExports, variant };
 }
