@@ -114,6 +114,22 @@ function noDataChart(title: string): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${FRAME.W}" height="${FRAME.H}"><text x="20" y="30">${escapeXml(title)}: no data</text></svg>\n`;
 }
 
+/** The opening of a chart: the canvas, its title, and six horizontal grid lines labelled on the y axis. */
+function chartStart(title: string, py: (y: number) => number, yMin: number, yMax: number, yFormat: (v: number) => string): string[] {
+  const { W, H, left, right } = FRAME;
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2 - right / 2 + left / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`,
+  ];
+  for (let i = 0; i <= 5; i++) {
+    const y = yMin + ((yMax - yMin) * i) / 5;
+    parts.push(`<line x1="${left}" x2="${W - right}" y1="${py(y)}" y2="${py(y)}" stroke="#eee"/>`);
+    parts.push(`<text x="${left - 6}" y="${py(y) + 4}" text-anchor="end">${escapeXml(yFormat(y))}</text>`);
+  }
+  return parts;
+}
+
 /** A line chart with a logarithmic, descending x axis (percent of weights remaining). */
 export function logLineChart(title: string, yLabel: string, series: Series[], yFormat: (v: number) => string): string {
   const { W, H, left, right, top, bottom } = FRAME;
@@ -132,15 +148,7 @@ export function logLineChart(title: string, yLabel: string, series: Series[], yF
   // descending: the dense network (100%) on the left
   const px = (x: number): number => left + ((xMax - Math.log10(x)) / xSpan) * (W - left - right);
   const py = (y: number): number => top + ((yMax - y) / (yMax - yMin)) * (H - top - bottom);
-  const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
-  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  parts.push(`<text x="${W / 2 - right / 2 + left / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`);
-  for (let i = 0; i <= 5; i++) {
-    const y = yMin + ((yMax - yMin) * i) / 5;
-    parts.push(`<line x1="${left}" x2="${W - right}" y1="${py(y)}" y2="${py(y)}" stroke="#eee"/>`);
-    parts.push(`<text x="${left - 6}" y="${py(y) + 4}" text-anchor="end">${escapeXml(yFormat(y))}</text>`);
-  }
+  const parts = chartStart(title, py, yMin, yMax, yFormat);
   const ticks = [...new Set(all.map((p) => p.x))].sort((a, b) => b - a);
   const step = Math.max(1, Math.ceil(ticks.length / 10));
   ticks.forEach((x, i) => {
@@ -217,15 +225,7 @@ export function xyLineChart(
   yMax += pad;
   const px = (x: number): number => left + ((tx(x) - xMin) / xSpan) * (W - left - right);
   const py = (y: number): number => top + ((yMax - y) / (yMax - yMin)) * (H - top - bottom);
-  const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`);
-  parts.push(`<rect width="${W}" height="${H}" fill="white"/>`);
-  parts.push(`<text x="${W / 2 - right / 2 + left / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(title)}</text>`);
-  for (let i = 0; i <= 5; i++) {
-    const y = yMin + ((yMax - yMin) * i) / 5;
-    parts.push(`<line x1="${left}" x2="${W - right}" y1="${py(y)}" y2="${py(y)}" stroke="#eee"/>`);
-    parts.push(`<text x="${left - 6}" y="${py(y) + 4}" text-anchor="end">${escapeXml(format.y(y))}</text>`);
-  }
+  const parts = chartStart(title, py, yMin, yMax, format.y);
   const ticks = [...new Set(all.map((p) => p.x))].sort((a, b) => a - b);
   const step = Math.max(1, Math.ceil(ticks.length / 11));
   ticks.forEach((x, i) => {
