@@ -1,11 +1,11 @@
-// Convolution speed: GFLOP/s of a conv2d layer's forward pass (im2col + GEMM), input gradient
-// (GEMM + col2im) and weight gradient (GEMM) for the layer shapes of LeNet-5 and Conv-2 on
-// 28×28×1 and 32×32×3 inputs, batch 60, next to the SIMD peak measured in the same run; then
+// Convolution speed: GFLOP/s of a conv2d layer's forward pass (im2col + GEMM, and direct), input
+// gradient (GEMM + col2im) and weight gradient (GEMM, and direct) for the layer shapes of LeNet-5
+// and Conv-2 on 28×28×1 and 32×32×3 inputs, batch 60, next to the SIMD peak measured in the same run; then
 // training steps/s of LeNet-5 and Conv-2 on MNIST (the real `ticket train`), with PyTorch CPU and
 // TensorFlow.js measured in the same run where they are installed.
 
-import { windowOutput } from "../src/autograd/image-ops.js";
-import { engine } from "../src/index.js";
+import { suitsDirectConvolution, windowOutput } from "../src/autograd/image-ops.js";
+import { engine } from "../src/engine/engine.js";
 import { Random } from "../src/random.js";
 import { printTable, runTicket, time } from "./harness.js";
 import { pytorchAvailable, runPytorch } from "./peers/pytorch.js";
@@ -58,15 +58,34 @@ function layerSpeed(l: Layer, rng: Random): Record<string, number | string> {
     e.parallel("col2im", l.c, 1, rows * cols, (c0, c1) => [dcols, dx, ...geometry, c0, c1]);
   });
   const weightGradient = time(() => e.gemm(0, 1, l.o, rows, cols, dy, colsBlock, dw, 0));
+  // the direct kernels (assembly/direct-conv.ts) as conv2d runs them: padding and splatted weights included
+  const pad = l.padding,
+    paddedSize = l.size + 2 * pad;
+  const [xp, splat] = [l.c * BATCH * paddedSize * paddedSize, 4 * l.o * rows].map(block);
+  const padded = pad > 0 ? xp : x;
+  const directForward = time(() => {
+    if (pad > 0) e.parallel("padPlanes", l.c * BATCH, 1, inputSize, (p0, p1) => [x, xp, l.size, l.size, pad, p0, p1]);
+    e.kernels.splatWeights(w, splat, l.o * rows);
+    e.parallel("convForward", BATCH, 1, flops, (n0, n1) => [padded, splat, 0, y, l.c, BATCH, paddedSize, paddedSize, l.o, l.k, l.k, n0, n1]);
+  });
+  const tasks = Math.ceil(l.o / 2) * l.c;
+  const directWeightGradient = time(() =>
+    e.parallel("convWeightGrad", tasks, 1, flops, (t0, t1) => [dy, padded, dw, l.c, BATCH, paddedSize, paddedSize, l.o, l.k, l.k, 0, t0, t1]),
+  );
   [x, w, colsBlock, y, dy, dx, dcols, dw].forEach((p, i) =>
     e.allocator.release(p, 4 * [inputSize, l.o * rows, rows * cols, l.o * cols, l.o * cols, inputSize, rows * cols, l.o * rows][i]),
   );
+  e.allocator.release(xp, 4 * l.c * BATCH * paddedSize * paddedSize);
+  e.allocator.release(splat, 16 * l.o * rows);
   return {
     layer: l.label,
     product: `${l.o}×${rows}×${cols}`,
     forwardGflops: flops / forward.medianMs / 1e6,
     inputGradientGflops: flops / inputGradient.medianMs / 1e6,
     weightGradientGflops: flops / weightGradient.medianMs / 1e6,
+    directForwardGflops: flops / directForward.medianMs / 1e6,
+    directWeightGradientGflops: flops / directWeightGradient.medianMs / 1e6,
+    trainingPath: suitsDirectConvolution(g) ? "direct" : "im2col + GEMM",
   };
 }
 
@@ -91,20 +110,26 @@ function ourTraining(model: string, iterations: number): Record<string, any> {
   return { model, iterations, variant: r.engine.variant, stepsPerSecond: r.timing.stepsPerSecond, peakRssMB: r.timing.peakRssMB };
 }
 
-export async function benchConv(options: { iterations?: number } = {}): Promise<Record<string, unknown>> {
+/** Every layer shape's passes, with the SIMD peak measured in the same run. */
+export function benchConvLayers(): { peakGflops: number; layerRows: Record<string, number | string>[] } {
   const e = engine();
   const peak = time(() => e.kernels.simdPeak(200_000, 0.5), { runs: 9 });
   const peakGflops = (200_000 * 48 * 2) / peak.medianMs / 1e6;
   const rng = new Random(1);
   const layerRows = layers.map((l) => {
     const r = layerSpeed(l, rng);
-    return {
-      ...r,
-      forwardOfPeak: (r.forwardGflops as number) / peakGflops,
-      inputGradientOfPeak: (r.inputGradientGflops as number) / peakGflops,
-      weightGradientOfPeak: (r.weightGradientGflops as number) / peakGflops,
-    };
+    const ofPeak = Object.fromEntries(
+      Object.entries(r)
+        .filter(([key]) => key.endsWith("Gflops"))
+        .map(([key, v]) => [key.replace("Gflops", "OfPeak"), (v as number) / peakGflops]),
+    );
+    return { ...r, ...ofPeak };
   });
+  return { peakGflops, layerRows };
+}
+
+export async function benchConv(options: { iterations?: number } = {}): Promise<Record<string, unknown>> {
+  const { peakGflops, layerRows } = benchConvLayers();
   const lenetIterations = options.iterations ?? 1000;
   const conv2Iterations = Math.max(10, Math.round(lenetIterations / 25));
   const training = [ourTraining("lenet-5", lenetIterations), ourTraining("conv-2", conv2Iterations)];
@@ -138,15 +163,19 @@ export async function benchConv(options: { iterations?: number } = {}): Promise<
 
 export function printConv(r: Awaited<ReturnType<typeof benchConv>>): void {
   const pct = (v: number): string => `${(100 * v).toFixed(0)}%`;
+  const cell = (l: Record<string, any>, pass: string): string => `${l[`${pass}Gflops`].toFixed(1)} (${pct(l[`${pass}OfPeak`])})`;
   printTable(
-    `conv2d layers, batch ${r.batch}: GFLOP/s (and share of the SIMD peak, ${(r.simdPeakGflops as number).toFixed(1)} GFLOP/s in this run)`,
-    ["layer", "O×(C·k·k)×(N·Ho·Wo)", "forward", "input gradient", "weight gradient"],
+    `conv2d layers, batch ${r.batch}: GFLOP/s (and share of the SIMD peak, ${(r.simdPeakGflops as number).toFixed(1)} GFLOP/s in this run); training runs the path named last`,
+    ["layer", "O×(C·k·k)×(N·Ho·Wo)", "forward: im2col + GEMM", "direct", "input gradient: GEMM + col2im", "weight gradient: GEMM", "direct", "training"],
     (r.layers as Record<string, any>[]).map((l) => [
       l.layer,
       l.product,
-      `${l.forwardGflops.toFixed(1)} (${pct(l.forwardOfPeak)})`,
-      `${l.inputGradientGflops.toFixed(1)} (${pct(l.inputGradientOfPeak)})`,
-      `${l.weightGradientGflops.toFixed(1)} (${pct(l.weightGradientOfPeak)})`,
+      cell(l, "forward"),
+      cell(l, "directForward"),
+      cell(l, "inputGradient"),
+      cell(l, "weightGradient"),
+      cell(l, "directWeightGradient"),
+      l.trainingPath,
     ]),
   );
   const rows: (string | number)[][] = (r.training as Record<string, any>[]).map((t) => [

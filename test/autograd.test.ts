@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { channelsToFeatures, im2col, maxPool2d, type WindowGeometry, windowOutput } from "../src/autograd/image-ops.js";
+import { channelsToFeatures, conv2d, im2col, maxPool2d, suitsDirectConvolution, type WindowGeometry, windowOutput } from "../src/autograd/image-ops.js";
 import { addPerRow, transpose } from "../src/autograd/ops.js";
 import { add, crossEntropy, engine, matmul, mean, mul, noGrad, ready, relu, scale, sum, type Tensor, tensor, tidy } from "../src/index.js";
 import { Random } from "../src/random.js";
@@ -188,6 +188,56 @@ describe("every op: forward against float64, gradient against finite differences
         }
   };
 
+  /** A convolution op against a direct float64 convolution, written without im2col. */
+  const checkConvolution = (name: string, t: ConvCase, convolve: (x: Tensor, w: Tensor, b: Tensor) => Tensor): void => {
+    const { outH, outW } = windowOutput(geometry(t));
+    const rows = t.c * t.k * t.k,
+      cols = t.n * outH * outW;
+    const r = proj(t.o * cols);
+    // a direct convolution, written without im2col
+    const conv = (visit: (o: number, col: number, wAt: number, xAt: number) => void): void => {
+      for (let o = 0; o < t.o; o++)
+        for (let n = 0; n < t.n; n++)
+          for (let oh = 0; oh < outH; oh++)
+            for (let ow = 0; ow < outW; ow++) {
+              const col = (n * outH + oh) * outW + ow;
+              for (let ch = 0; ch < t.c; ch++)
+                for (let i = 0; i < t.k; i++)
+                  for (let j = 0; j < t.k; j++) {
+                    const ih = oh * t.stride - t.padding + i,
+                      iw = ow * t.stride - t.padding + j;
+                    if (ih >= 0 && ih < t.h && iw >= 0 && iw < t.w)
+                      visit(o, col, ((o * t.c + ch) * t.k + i) * t.k + j, ((ch * t.n + n) * t.h + ih) * t.w + iw);
+                  }
+            }
+    };
+    checkOp(
+      {
+        name,
+        shapes: [[t.c, t.n * t.h * t.w], [t.o, rows], [t.o]],
+        forward: ([x, w, b]) => sum(mul(convolve(x, w, b), tensor(Float32Array.from(r), [t.o, cols]))),
+        reference: ([x, w, b]) => {
+          const y = new Float64Array(t.o * cols);
+          for (let o = 0; o < t.o; o++) for (let col = 0; col < cols; col++) y[o * cols + col] = b[o];
+          conv((o, col, wAt, xAt) => (y[o * cols + col] += w[wAt] * x[xAt]));
+          return y.reduce((s, v, i) => s + v * r[i], 0);
+        },
+        formula: ([x, w, b]) => {
+          const dx = new Float64Array(x.length),
+            dw = new Float64Array(w.length),
+            db = new Float64Array(b.length);
+          for (let o = 0; o < t.o; o++) for (let col = 0; col < cols; col++) db[o] += r[o * cols + col];
+          conv((o, col, wAt, xAt) => {
+            dx[xAt] += w[wAt] * r[o * cols + col];
+            dw[wAt] += x[xAt] * r[o * cols + col];
+          });
+          return [dx, dw, db];
+        },
+      },
+      rng,
+    );
+  };
+
   for (const t of convCases) {
     const { outH, outW } = windowOutput(geometry(t));
     const rows = t.c * t.k * t.k,
@@ -219,54 +269,36 @@ describe("every op: forward against float64, gradient against finite differences
     });
 
     it(`conv2d as W · im2col(x) + b ${JSON.stringify(t)}`, () => {
-      const r = proj(t.o * cols);
-      // a direct convolution, written without im2col
-      const conv = (x: Float64Array, w: Float64Array, b: Float64Array, visit: (o: number, col: number, wAt: number, xAt: number) => void): void => {
-        for (let o = 0; o < t.o; o++)
-          for (let n = 0; n < t.n; n++)
-            for (let oh = 0; oh < outH; oh++)
-              for (let ow = 0; ow < outW; ow++) {
-                const col = (n * outH + oh) * outW + ow;
-                for (let ch = 0; ch < t.c; ch++)
-                  for (let i = 0; i < t.k; i++)
-                    for (let j = 0; j < t.k; j++) {
-                      const ih = oh * t.stride - t.padding + i,
-                        iw = ow * t.stride - t.padding + j;
-                      if (ih >= 0 && ih < t.h && iw >= 0 && iw < t.w)
-                        visit(o, col, ((o * t.c + ch) * t.k + i) * t.k + j, ((ch * t.n + n) * t.h + ih) * t.w + iw);
-                    }
-              }
-        void x;
-        void w;
-        void b;
-      };
-      checkOp(
-        {
-          name: "conv2d",
-          shapes: [[t.c, t.n * t.h * t.w], [t.o, rows], [t.o]],
-          forward: ([x, w, b]) => sum(mul(addPerRow(matmul(w, im2col(x, t.n, geometry(t))), b), tensor(Float32Array.from(r), [t.o, cols]))),
-          reference: ([x, w, b]) => {
-            const y = new Float64Array(t.o * cols);
-            for (let o = 0; o < t.o; o++) for (let col = 0; col < cols; col++) y[o * cols + col] = b[o];
-            conv(x, w, b, (o, col, wAt, xAt) => (y[o * cols + col] += w[wAt] * x[xAt]));
-            return y.reduce((s, v, i) => s + v * r[i], 0);
-          },
-          formula: ([x, w, b]) => {
-            const dx = new Float64Array(x.length),
-              dw = new Float64Array(w.length),
-              db = new Float64Array(b.length);
-            for (let o = 0; o < t.o; o++) for (let col = 0; col < cols; col++) db[o] += r[o * cols + col];
-            conv(x, w, b, (o, col, wAt, xAt) => {
-              dx[xAt] += w[wAt] * r[o * cols + col];
-              dw[wAt] += x[xAt] * r[o * cols + col];
-            });
-            return [dx, dw, db];
-          },
-        },
-        rng,
-      );
+      checkConvolution("conv2d (im2col)", t, (x, w, b) => addPerRow(matmul(w, im2col(x, t.n, geometry(t))), b));
     });
   }
+
+  // the direct kernels: blocks of 4, 2 and 1 output channels, rows with a partial last vector,
+  // kernels wider than one register block (7 > 5 columns), kernel 1, batch 1, full padding
+  const directCases: ConvCase[] = [
+    { c: 2, n: 3, h: 5, w: 7, o: 3, k: 3, stride: 1, padding: 1 },
+    { c: 1, n: 2, h: 12, w: 12, o: 6, k: 5, stride: 1, padding: 0 },
+    { c: 3, n: 1, h: 6, w: 23, o: 7, k: 3, stride: 1, padding: 1 },
+    { c: 2, n: 2, h: 9, w: 10, o: 5, k: 7, stride: 1, padding: 3 },
+    { c: 1, n: 1, h: 4, w: 4, o: 2, k: 1, stride: 1, padding: 0 },
+    { c: 2, n: 2, h: 6, w: 6, o: 4, k: 3, stride: 1, padding: 2 },
+    { c: 2, n: 1, h: 5, w: 19, o: 9, k: 5, stride: 1, padding: 1 },
+  ];
+  for (const t of directCases) {
+    it(`conv2d, direct ${JSON.stringify(t)}`, () => {
+      expect(suitsDirectConvolution(geometry(t))).toBe(true);
+      checkConvolution("conv2d (direct)", t, (x, w, b) => conv2d(x, w, b, t.n, geometry(t)));
+    });
+  }
+  it("conv2d, direct: strides, rows narrower than a vector, wide padding and deep kernels are left to im2col", () => {
+    const g = { channels: 1, height: 8, width: 8, kernelH: 3, kernelW: 3, stride: 1, padding: 1 };
+    expect(suitsDirectConvolution(g)).toBe(true);
+    expect(suitsDirectConvolution({ ...g, stride: 2 })).toBe(false);
+    expect(suitsDirectConvolution({ ...g, width: 3 })).toBe(false);
+    expect(suitsDirectConvolution({ ...g, padding: 3 })).toBe(false);
+    expect(suitsDirectConvolution({ ...g, channels: 29 })).toBe(false);
+    expect(() => tidy(() => conv2d(tensor(new Float32Array(64), [1, 64]), tensor(new Float32Array(9), [1, 9]), tensor([0]), 1, { ...g, stride: 2 }))).toThrow(/im2col/);
+  });
 
   for (const t of [
     { c: 2, n: 3, h: 4, w: 8, size: 2, stride: 2 }, // four windows at a time

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { conv2d } from "../src/autograd/image-ops.js";
 import { splitAligned } from "../src/engine/engine.js";
 import { engine, ready, tensor, tidy } from "../src/index.js";
 import { linearProduct, Parameter } from "../src/nn/parameter.js";
@@ -88,6 +89,35 @@ describe("kernel threads over shared memory", () => {
       expect(bits(xT.grad!.view())).toEqual(bits(dx1.view()));
       expect(bits(sw.values.grad!.view())).toEqual(bits(dw1.view()));
       sw.dispose();
+    });
+  });
+
+  it("split direct convolution gives the same bits as one thread", () => {
+    const e = engine();
+    const rng = new Random(33);
+    const g = { channels: 3, height: 14, width: 14, kernelH: 5, kernelW: 5, stride: 1, padding: 1 };
+    const [outputs, batch, outSide] = [6, 8, 12];
+    tidy(() => {
+      const x = tensor(randomArray(rng, g.channels * batch * g.height * g.width), [g.channels, batch * g.height * g.width]);
+      const w = tensor(randomArray(rng, outputs * 75), [outputs, 75], { requiresGrad: true });
+      const b = tensor(randomArray(rng, outputs), [outputs], { requiresGrad: true });
+      const y = conv2d(x, w, b, batch, g);
+      const dy = tensor(randomArray(rng, y.size), y.shape);
+      y.gradBuffer().set(dy.view());
+      y.backwardFn!();
+      // the same on one thread, straight through the kernels
+      const side = g.height + 2;
+      const xp = tensor(new Float32Array(g.channels * batch * side * side));
+      const splat = tensor(new Float32Array(4 * w.size));
+      const y1 = tensor(new Float32Array(y.size)),
+        dw1 = tensor(new Float32Array(w.size));
+      e.kernels.padPlanes(x.ptr, xp.ptr, g.height, g.width, 1, 0, g.channels * batch);
+      e.kernels.splatWeights(w.ptr, splat.ptr, w.size);
+      e.kernels.convForward(xp.ptr, splat.ptr, b.ptr, y1.ptr, g.channels, batch, side, side, outputs, 5, 5, 0, batch);
+      e.kernels.convWeightGrad(dy.ptr, xp.ptr, dw1.ptr, g.channels, batch, side, side, outputs, 5, 5, 0, 0, (outputs / 2) * g.channels);
+      expect(y.shape).toEqual([outputs, batch * outSide * outSide]);
+      expect(bits(y.view())).toEqual(bits(y1.view()));
+      expect(bits(w.grad!.view())).toEqual(bits(dw1.view()));
     });
   });
 

@@ -90,3 +90,85 @@ export function channelsToFeatures(x: Tensor, batch: number): Tensor {
     e.kernels.transposePlanes(out.gradBuffer().ptr, buffer.ptr, channels, plane, batch, overwrite ? 0 : 1);
   });
 }
+
+/**
+ * Up to this many weights per output channel (C·kh·kw), a convolution runs direct; deeper kernels
+ * go through im2col and the packed GEMM, whose columns then cost little next to the arithmetic
+ * and serve both passes. Measured by `npm run bench -- conv`.
+ */
+export const DIRECT_CONVOLUTION_DEPTH = 256;
+
+/**
+ * Whether conv2d (the direct kernels) suits a geometry: stride 1, a square kernel, padding below
+ * the kernel, output rows of at least one vector, and a shallow kernel (DIRECT_CONVOLUTION_DEPTH).
+ */
+export function suitsDirectConvolution(g: WindowGeometry): boolean {
+  return (
+    g.stride === 1 &&
+    g.kernelH === g.kernelW &&
+    g.padding < g.kernelW &&
+    windowOutput(g).outW >= 4 &&
+    g.channels * g.kernelH * g.kernelW <= DIRECT_CONVOLUTION_DEPTH
+  );
+}
+
+/** x zero-padded by `pad` on every side of every plane: [C, N·H·W] → [C, N·(H+2p)·(W+2p)] (x itself when pad is 0). */
+function padded(x: Tensor, planes: number, height: number, width: number, pad: number): Tensor {
+  if (pad === 0) return x;
+  const out = new Tensor([planes, (height + 2 * pad) * (width + 2 * pad)], false, "padded");
+  engine().parallel("padPlanes", planes, 1, out.size, (p0, p1) => [x.ptr, out.ptr, height, width, pad, p0, p1]);
+  return out;
+}
+
+/**
+ * A stride-1 convolution: x [C, N·H·W], w [O, C·kh·kw], b [O] → y [O, N·Ho·Wo], the same sums as
+ * W · im2col(x) + b in another order, for geometries that suit it (suitsDirectConvolution).
+ * Forward and weight gradient are direct (assembly/direct-conv.ts), the bias gradient is summed
+ * per channel, and the input gradient is Wᵀ · dy folded back by col2im; each accumulates.
+ */
+export function conv2d(x: Tensor, w: Tensor, b: Tensor, batch: number, g: WindowGeometry): Tensor {
+  expectImage("conv2d", x, g.channels, batch, g.height, g.width);
+  if (!suitsDirectConvolution(g)) {
+    throw new Error(`conv2d: stride ${g.stride}, padding ${g.padding} and a ${g.kernelH}×${g.kernelW}×${g.channels} kernel are for im2col and a product`);
+  }
+  const outputs = w.shape[0];
+  const depth = g.channels * g.kernelH * g.kernelW;
+  if (w.shape.length !== 2 || w.shape[1] !== depth || b.size !== outputs) {
+    throw new Error(`conv2d: weight [${w.shape.join(", ")}] and bias [${b.shape.join(", ")}] do not fit ${g.channels} channels and a ${g.kernelH}×${g.kernelW} kernel`);
+  }
+  const e = engine();
+  const { outH, outW } = windowOutput(g);
+  const paddedH = g.height + 2 * g.padding,
+    paddedW = g.width + 2 * g.padding;
+  const xp = padded(x, g.channels * batch, g.height, g.width, g.padding);
+  const splatted = new Tensor([4 * w.size], false, "splatted weights");
+  e.kernels.splatWeights(w.ptr, splatted.ptr, w.size);
+  const out = new Tensor([outputs, batch * outH * outW], false, "conv2d");
+  const columns = out.shape[1];
+  const flops = 2 * out.size * depth;
+  e.parallel("convForward", batch, 1, flops, (n0, n1) => [xp.ptr, splatted.ptr, b.ptr, out.ptr, g.channels, batch, paddedH, paddedW, outputs, g.kernelH, g.kernelW, n0, n1]);
+  splatted.dispose();
+  const geometry = [g.channels, batch, g.height, g.width, g.kernelH, g.kernelW, 1, g.padding, outH, outW];
+  const result = fromOp(out, [x, w, b], () => {
+    const dy = out.gradBuffer().ptr;
+    if (w.requiresGrad) {
+      const { buffer, overwrite } = w.gradTarget();
+      const tasks = Math.ceil(outputs / 2) * g.channels;
+      e.parallel("convWeightGrad", tasks, 1, flops, (t0, t1) => [dy, xp.ptr, buffer.ptr, g.channels, batch, paddedH, paddedW, outputs, g.kernelH, g.kernelW, overwrite ? 0 : 1, t0, t1]);
+    }
+    if (b.requiresGrad) {
+      const { buffer, overwrite } = b.gradTarget();
+      e.kernels.sumEachRow(dy, buffer.ptr, outputs, columns, overwrite ? 0 : 1);
+    }
+    if (x.requiresGrad) {
+      const gradCols = new Tensor([depth, columns], false, "conv2d column gradient");
+      e.gemm(1, 0, depth, columns, outputs, w.ptr, dy, gradCols.ptr, 0);
+      const dx = x.gradBuffer().ptr;
+      e.parallel("col2im", g.channels, 1, gradCols.size, (c0, c1) => [gradCols.ptr, dx, ...geometry, c0, c1]);
+      gradCols.dispose();
+    }
+  });
+  // without a backward pass to come, the padded copy has done its work
+  if (xp !== x && !result.backwardFn) xp.dispose();
+  return result;
+}

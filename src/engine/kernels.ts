@@ -145,6 +145,38 @@ export interface KernelExports {
   ): void;
   maxPool2dBackward(dy: number, argmax: number, dx: number, k0: number, k1: number): void;
   transposePlanes(x: number, out: number, planes: number, rows: number, cols: number, accumulate: number): void;
+  padPlanes(x: number, xp: number, height: number, width: number, pad: number, plane0: number, plane1: number): void;
+  splatWeights(w: number, out: number, count: number): void;
+  convForward(
+    xp: number,
+    weights: number,
+    bias: number,
+    y: number,
+    channels: number,
+    batch: number,
+    paddedH: number,
+    paddedW: number,
+    outputs: number,
+    kh: number,
+    kw: number,
+    n0: number,
+    n1: number,
+  ): void;
+  convWeightGrad(
+    dy: number,
+    xp: number,
+    dw: number,
+    channels: number,
+    batch: number,
+    paddedH: number,
+    paddedW: number,
+    outputs: number,
+    kh: number,
+    kw: number,
+    accumulate: number,
+    t0: number,
+    t1: number,
+  ): void;
   selectWorkspaceBytes(): number;
   magnitudeThreshold(list: number, count: number, k: number, histogram: number, result: number): number;
   applyThreshold(list: number, count: number, thresholdBits: number, ties: number): number;

@@ -1,8 +1,9 @@
 // A 2-D convolution on channel-major images: y[O, N·Ho·Wo] = W[O, C·k·k] · im2col(x) + b per
 // output channel. The kernel is held as that [O, C·k·k] matrix and shown as PyTorch's
-// [O, C, k, k] (the same bytes), so a pruned kernel runs on the sparse kernels unchanged.
+// [O, C, k, k] (the same bytes), so a pruned kernel runs on the sparse kernels unchanged. Dense
+// shallow kernels run the direct convolution instead, which never builds the columns.
 
-import { im2col, type WindowGeometry, windowOutput } from "../autograd/image-ops.js";
+import { conv2d, im2col, suitsDirectConvolution, type WindowGeometry, windowOutput } from "../autograd/image-ops.js";
 import { addPerRow, matmul } from "../autograd/ops.js";
 import { Tensor } from "../autograd/tensor.js";
 import type { Random } from "../random.js";
@@ -67,8 +68,9 @@ export class Conv2d implements Layer {
 
   forward(x: Tensor, run: RunContext): Tensor {
     if (run.layout !== "features") throw new Error(`${this.description.name}: convolutions run on channel-major activations`);
-    const cols = im2col(x, run.batch, this.geometry);
     const sparse = run.sparse(this.weight);
+    if (!sparse && suitsDirectConvolution(this.geometry)) return conv2d(x, this.weight.value, this.bias.value, run.batch, this.geometry);
+    const cols = im2col(x, run.batch, this.geometry);
     const h = sparse ? sparse.apply(cols) : matmul(this.weight.value, cols);
     return addPerRow(h, this.bias.value);
   }

@@ -1,0 +1,346 @@
+// Direct convolution at stride 1 on channel-major images, [channels, batch·height·width] (see
+// conv.ts). Each block of output rows is summed in registers straight from the input rows it
+// covers, so nothing the size of im2col's columns is written or read: for layers with few input
+// channels those columns cost more memory traffic than the products do arithmetic. Inputs are
+// zero-padded beforehand (padPlanes), so no load ever leaves an image row, and every output's sum
+// runs in one fixed order whatever the thread split.
+import { madd } from "./madd";
+
+/**
+ * xp[p][(h + pad)·(W + 2·pad) + w + pad] = x[p][h·W + w], and 0 in the border; planes [plane0, plane1).
+ * x: [planes, H·W]; xp: [planes, (H + 2·pad)·(W + 2·pad)].
+ */
+export function padPlanes(x: usize, xp: usize, height: i32, width: i32, pad: i32, plane0: i32, plane1: i32): void {
+  const paddedWidth = width + 2 * pad;
+  const paddedPlane = <usize>((height + 2 * pad) * paddedWidth);
+  const zero = f32x4.splat(0);
+  for (let p = plane0; p < plane1; p++) {
+    const dst = xp + ((<usize>p * paddedPlane) << 2);
+    let k: usize = 0;
+    for (; k + 4 <= paddedPlane; k += 4) v128.store(dst + (k << 2), zero);
+    for (; k < paddedPlane; k++) store<f32>(dst + (k << 2), 0);
+    const src = x + ((<usize>p * <usize>(height * width)) << 2);
+    for (let h = 0; h < height; h++) {
+      const from = src + (<usize>(h * width) << 2);
+      const to = dst + (<usize>((h + pad) * paddedWidth + pad) << 2);
+      let w = 0;
+      for (; w + 4 <= width; w += 4) v128.store(to + (<usize>w << 2), v128.load(from + (<usize>w << 2)));
+      for (; w < width; w++) store<f32>(to + (<usize>w << 2), load<f32>(from + (<usize>w << 2)));
+    }
+  }
+}
+
+/** Each weight as a v128 of four copies, so the inner loops load it ready to multiply. w: [n]; out: [n] v128. */
+export function splatWeights(w: usize, out: usize, count: i32): void {
+  for (let k = 0; k < count; k++) v128.store(out + (<usize>k << 4), v128.load32_splat(w + (<usize>k << 2)));
+}
+
+/**
+ * One block of OB output channels × VW vectors of one output row: registers a[o][v] start from
+ * the bias (or zero), take every tap (c, i, j) in that order, and are stored. OB ≤ 4 and VW ≤ 4
+ * with OB·VW ≤ 8: eight accumulators hide the FMA latency and, with the inputs and a weight, fit
+ * the vector registers (twelve spill). OB and VW are constants after inlining.
+ */
+// @ts-ignore: decorator
+@inline
+function forwardBlock(
+  OB: i32, VW: i32, out: usize, outChannelBytes: usize, inRow: usize, inChannelBytes: usize, weights: usize, weightsPerOutputBytes: usize,
+  channels: i32, kh: i32, kw: i32, rowBytes: usize, bias: usize,
+): void {
+  let i0 = f32x4.splat(0), i1 = i0, i2 = i0, i3 = i0;
+  if (bias) {
+    i0 = v128.load32_splat(bias);
+    if (OB > 1) i1 = v128.load32_splat(bias + 4);
+    if (OB > 2) i2 = v128.load32_splat(bias + 8);
+    if (OB > 3) i3 = v128.load32_splat(bias + 12);
+  }
+  const o1 = out + outChannelBytes, o2 = o1 + outChannelBytes, o3 = o2 + outChannelBytes;
+  let a00 = i0, a01 = i0, a02 = i0, a03 = i0;
+  let a10 = i1, a11 = i1, a12 = i1, a13 = i1;
+  let a20 = i2, a21 = i2, a30 = i3, a31 = i3;
+  let wt = weights;
+  const w1 = weightsPerOutputBytes, w2 = weightsPerOutputBytes << 1, w3 = w1 + w2;
+  let channelRow = inRow;
+  for (let c = 0; c < channels; c++) {
+    let row = channelRow;
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        const at = row + (<usize>j << 2);
+        const x0 = v128.load(at);
+        const x1 = VW > 1 ? v128.load(at, 16) : x0;
+        const x2 = VW > 2 ? v128.load(at, 32) : x0;
+        const x3 = VW > 3 ? v128.load(at, 48) : x0;
+        const k0 = v128.load(wt);
+        a00 = madd(k0, x0, a00);
+        if (VW > 1) a01 = madd(k0, x1, a01);
+        if (VW > 2) a02 = madd(k0, x2, a02);
+        if (VW > 3) a03 = madd(k0, x3, a03);
+        if (OB > 1) {
+          const k1 = v128.load(wt + w1);
+          a10 = madd(k1, x0, a10);
+          if (VW > 1) a11 = madd(k1, x1, a11);
+          if (VW > 2) a12 = madd(k1, x2, a12);
+          if (VW > 3) a13 = madd(k1, x3, a13);
+        }
+        if (OB > 2) {
+          const k2 = v128.load(wt + w2);
+          a20 = madd(k2, x0, a20);
+          if (VW > 1) a21 = madd(k2, x1, a21);
+        }
+        if (OB > 3) {
+          const k3 = v128.load(wt + w3);
+          a30 = madd(k3, x0, a30);
+          if (VW > 1) a31 = madd(k3, x1, a31);
+        }
+        wt += 16;
+      }
+      row += rowBytes;
+    }
+    channelRow += inChannelBytes;
+  }
+  v128.store(out, a00);
+  if (VW > 1) v128.store(out, a01, 16);
+  if (VW > 2) v128.store(out, a02, 32);
+  if (VW > 3) v128.store(out, a03, 48);
+  if (OB > 1) {
+    v128.store(o1, a10);
+    if (VW > 1) v128.store(o1, a11, 16);
+    if (VW > 2) v128.store(o1, a12, 32);
+    if (VW > 3) v128.store(o1, a13, 48);
+  }
+  if (OB > 2) {
+    v128.store(o2, a20);
+    if (VW > 1) v128.store(o2, a21, 16);
+  }
+  if (OB > 3) {
+    v128.store(o3, a30);
+    if (VW > 1) v128.store(o3, a31, 16);
+  }
+}
+
+/**
+ * One output row of OB channels, left to right in blocks of VW = min(4, 8 / OB) vectors, then a
+ * shorter block; a last partial vector is recomputed over the row's final four columns (those
+ * columns get the same sums again, so the overlap is harmless and no store leaves the row).
+ */
+// @ts-ignore: decorator
+@inline
+function forwardRow(
+  OB: i32, out: usize, outChannelBytes: usize, inRow: usize, inChannelBytes: usize, weights: usize, weightsPerOutputBytes: usize,
+  channels: i32, kh: i32, kw: i32, rowBytes: usize, outW: i32, bias: usize,
+): void {
+  const VW = OB == 1 ? 4 : 8 / OB;
+  const vectors = outW >> 2;
+  const blocks = vectors / VW;
+  let s = 0;
+  for (let b = 0; b < blocks; b++, s += 4 * VW) {
+    const d = <usize>s << 2;
+    forwardBlock(OB, VW, out + d, outChannelBytes, inRow + d, inChannelBytes, weights, weightsPerOutputBytes, channels, kh, kw, rowBytes, bias);
+  }
+  const rest = vectors - (s >> 2);
+  const d = <usize>s << 2;
+  if (rest == 3) forwardBlock(OB, 3, out + d, outChannelBytes, inRow + d, inChannelBytes, weights, weightsPerOutputBytes, channels, kh, kw, rowBytes, bias);
+  else if (rest == 2) forwardBlock(OB, 2, out + d, outChannelBytes, inRow + d, inChannelBytes, weights, weightsPerOutputBytes, channels, kh, kw, rowBytes, bias);
+  else if (rest == 1) forwardBlock(OB, 1, out + d, outChannelBytes, inRow + d, inChannelBytes, weights, weightsPerOutputBytes, channels, kh, kw, rowBytes, bias);
+  if (outW & 3) {
+    const t = <usize>(outW - 4) << 2;
+    forwardBlock(OB, 1, out + t, outChannelBytes, inRow + t, inChannelBytes, weights, weightsPerOutputBytes, channels, kh, kw, rowBytes, bias);
+  }
+}
+
+/**
+ * y[o][n][oy][ox] = bias[o] + Σ_c Σ_i Σ_j w[o][c][i][j] · xp[c][n][oy + i][ox + j] for images
+ * [n0, n1) (threads split the batch); bias 0 means none.
+ * xp: [C, N·Hp·Wp] (padded); weights: [O·C·kh·kw] v128 from splatWeights; bias: [O] or 0;
+ * y: [O, N·Ho·Wo] with Ho = Hp − kh + 1 and Wo = Wp − kw + 1 ≥ 4.
+ */
+export function convForward(
+  xp: usize, weights: usize, bias: usize, y: usize, channels: i32, batch: i32, paddedH: i32, paddedW: i32,
+  outputs: i32, kh: i32, kw: i32, n0: i32, n1: i32,
+): void {
+  const outH = paddedH - kh + 1;
+  const outW = paddedW - kw + 1;
+  const inPlane = <usize>(paddedH * paddedW);
+  const outPlane = <usize>(outH * outW);
+  const inChannelBytes = (<usize>batch * inPlane) << 2;
+  const outChannelBytes = (<usize>batch * outPlane) << 2;
+  const weightsPerOutputBytes = <usize>(channels * kh * kw) << 4;
+  const rowBytes = <usize>paddedW << 2;
+  for (let n = n0; n < n1; n++) {
+    for (let o = 0; o < outputs; ) {
+      const left = outputs - o;
+      const ob = left >= 4 ? 4 : left >= 2 ? 2 : 1;
+      const w = weights + <usize>o * weightsPerOutputBytes;
+      const b = bias ? bias + (<usize>o << 2) : 0;
+      for (let oy = 0; oy < outH; oy++) {
+        const out = y + (((<usize>o * <usize>batch + n) * outPlane + <usize>(oy * outW)) << 2);
+        const inRow = xp + ((<usize>n * inPlane + <usize>(oy * paddedW)) << 2);
+        if (ob == 4) forwardRow(4, out, outChannelBytes, inRow, inChannelBytes, w, weightsPerOutputBytes, channels, kh, kw, rowBytes, outW, b);
+        else if (ob == 2) forwardRow(2, out, outChannelBytes, inRow, inChannelBytes, w, weightsPerOutputBytes, channels, kh, kw, rowBytes, outW, b);
+        else forwardRow(1, out, outChannelBytes, inRow, inChannelBytes, w, weightsPerOutputBytes, channels, kh, kw, rowBytes, outW, b);
+      }
+      o += ob;
+    }
+  }
+}
+
+/** (l0 + l1) + (l2 + l3): one fixed order. */
+// @ts-ignore: decorator
+@inline
+function lanesSum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+// @ts-ignore: decorator
+@inline
+function addOrSet(at: usize, value: f32, accumulate: i32): void {
+  store<f32>(at, accumulate ? load<f32>(at) + value : value);
+}
+
+/**
+ * The weight gradient of output channels o, o + 1 (OB of them) at input channel c, kernel row i,
+ * columns [j0, j0 + J): registers a[o][j] sum dy[o][n][oy][ox] · xp[c][n][oy + i][ox + j] over
+ * every (n, oy, ox) in that order, four columns at a time (a last partial vector counts only the
+ * columns not yet counted), then each is reduced and written to dw[o][c][i][j] (or added to it).
+ */
+// @ts-ignore: decorator
+@inline
+function weightGradBlock(
+  OB: i32, J: i32, dy: usize, outChannelBytes: usize, xRow: usize, dwAt: usize, dwPerOutputBytes: usize,
+  batch: i32, outH: i32, outW: i32, paddedH: i32, paddedW: i32, tailMask: v128, accumulate: i32,
+): void {
+  let a00 = f32x4.splat(0), a01 = a00, a02 = a00, a03 = a00, a04 = a00;
+  let a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00;
+  const full = outW & ~3;
+  const tail = outW & 3;
+  const rowBytes = <usize>paddedW << 2;
+  for (let n = 0; n < batch; n++) {
+    let d = dy + ((<usize>n * <usize>(outH * outW)) << 2);
+    let x = xRow + ((<usize>n * <usize>(paddedH * paddedW)) << 2);
+    for (let oy = 0; oy < outH; oy++) {
+      let dAt = d,
+        xAt = x;
+      const end = d + (<usize>full << 2);
+      for (; dAt < end; dAt += 16, xAt += 16) {
+        const d0 = v128.load(dAt);
+        const d1 = OB > 1 ? v128.load(dAt + outChannelBytes) : d0;
+        const x0 = v128.load(xAt);
+        a00 = madd(d0, x0, a00);
+        if (OB > 1) a10 = madd(d1, x0, a10);
+        if (J > 1) {
+          const x1 = v128.load(xAt, 4);
+          a01 = madd(d0, x1, a01);
+          if (OB > 1) a11 = madd(d1, x1, a11);
+        }
+        if (J > 2) {
+          const x2 = v128.load(xAt, 8);
+          a02 = madd(d0, x2, a02);
+          if (OB > 1) a12 = madd(d1, x2, a12);
+        }
+        if (J > 3) {
+          const x3 = v128.load(xAt, 12);
+          a03 = madd(d0, x3, a03);
+          if (OB > 1) a13 = madd(d1, x3, a13);
+        }
+        if (J > 4) {
+          const x4 = v128.load(xAt, 16);
+          a04 = madd(d0, x4, a04);
+          if (OB > 1) a14 = madd(d1, x4, a14);
+        }
+      }
+      if (tail) {
+        // the last partial vector starts at outW − 4 and keeps only the columns not yet counted
+        const back = <usize>(4 - tail) << 2;
+        dAt -= back;
+        xAt -= back;
+        const d0 = v128.and(v128.load(dAt), tailMask);
+        const d1 = OB > 1 ? v128.and(v128.load(dAt + outChannelBytes), tailMask) : d0;
+        const x0 = v128.load(xAt);
+        a00 = madd(d0, x0, a00);
+        if (OB > 1) a10 = madd(d1, x0, a10);
+        if (J > 1) {
+          const x1 = v128.load(xAt, 4);
+          a01 = madd(d0, x1, a01);
+          if (OB > 1) a11 = madd(d1, x1, a11);
+        }
+        if (J > 2) {
+          const x2 = v128.load(xAt, 8);
+          a02 = madd(d0, x2, a02);
+          if (OB > 1) a12 = madd(d1, x2, a12);
+        }
+        if (J > 3) {
+          const x3 = v128.load(xAt, 12);
+          a03 = madd(d0, x3, a03);
+          if (OB > 1) a13 = madd(d1, x3, a13);
+        }
+        if (J > 4) {
+          const x4 = v128.load(xAt, 16);
+          a04 = madd(d0, x4, a04);
+          if (OB > 1) a14 = madd(d1, x4, a14);
+        }
+      }
+      d += <usize>outW << 2;
+      x += rowBytes;
+    }
+  }
+  addOrSet(dwAt, lanesSum(a00), accumulate);
+  if (J > 1) addOrSet(dwAt + 4, lanesSum(a01), accumulate);
+  if (J > 2) addOrSet(dwAt + 8, lanesSum(a02), accumulate);
+  if (J > 3) addOrSet(dwAt + 12, lanesSum(a03), accumulate);
+  if (J > 4) addOrSet(dwAt + 16, lanesSum(a04), accumulate);
+  if (OB > 1) {
+    const at = dwAt + dwPerOutputBytes;
+    addOrSet(at, lanesSum(a10), accumulate);
+    if (J > 1) addOrSet(at + 4, lanesSum(a11), accumulate);
+    if (J > 2) addOrSet(at + 8, lanesSum(a12), accumulate);
+    if (J > 3) addOrSet(at + 12, lanesSum(a13), accumulate);
+    if (J > 4) addOrSet(at + 16, lanesSum(a14), accumulate);
+  }
+}
+
+/**
+ * dw[o][c][i][j] (+)= Σ_n Σ_oy Σ_ox dy[o][n][oy][ox] · xp[c][n][oy + i][ox + j], for tasks
+ * [t0, t1) of (pair of output channels, input channel): threads split the tasks and each weight's
+ * sum is one task's, in the same order for any split.
+ * dy: [O, N·Ho·Wo]; xp: [C, N·Hp·Wp] (padded); dw: [O, C·kh·kw]; Wo ≥ 4.
+ */
+export function convWeightGrad(
+  dy: usize, xp: usize, dw: usize, channels: i32, batch: i32, paddedH: i32, paddedW: i32,
+  outputs: i32, kh: i32, kw: i32, accumulate: i32, t0: i32, t1: i32,
+): void {
+  const outH = paddedH - kh + 1;
+  const outW = paddedW - kw + 1;
+  const outChannelBytes = (<usize>batch * <usize>(outH * outW)) << 2;
+  const inChannelBytes = (<usize>batch * <usize>(paddedH * paddedW)) << 2;
+  const dwPerOutputBytes = <usize>(channels * kh * kw) << 2;
+  // lanes of the last partial vector (at outW − 4) that no full vector has counted
+  const fresh = 4 - (outW & 3);
+  const tailMask = i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat(fresh));
+  for (let t = t0; t < t1; t++) {
+    const o = (t / channels) * 2;
+    const c = t % channels;
+    const ob = outputs - o >= 2 ? 2 : 1;
+    const d = dy + <usize>o * outChannelBytes;
+    for (let i = 0; i < kh; i++) {
+      const xRow = xp + <usize>c * inChannelBytes + ((<usize>(i * paddedW)) << 2);
+      for (let j0 = 0; j0 < kw; j0 += 5) {
+        const J = min(5, kw - j0);
+        const x = xRow + (<usize>j0 << 2);
+        const at = dw + (((<usize>o * <usize>channels + c) * <usize>(kh * kw) + <usize>(i * kw + j0)) << 2);
+        if (ob == 2) {
+          if (J == 5) weightGradBlock(2, 5, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+          else if (J == 4) weightGradBlock(2, 4, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+          else if (J == 3) weightGradBlock(2, 3, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+          else if (J == 2) weightGradBlock(2, 2, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+          else weightGradBlock(2, 1, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+        } else {
+          if (J == 5) weightGradBlock(1, 5, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+          else if (J == 4) weightGradBlock(1, 4, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+          else if (J == 3) weightGradBlock(1, 3, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+          else if (J == 2) weightGradBlock(1, 2, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+          else weightGradBlock(1, 1, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+        }
+      }
+    }
+  }
+}
