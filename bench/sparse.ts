@@ -1,6 +1,6 @@
 // Sparse-masked training speed: LeNet-300-100 (batch 60, Adam, real MNIST) at the paper's
 // fractions of weights remaining, for the dense-masked path and the sparse path side by side,
-// and what the automatic chooser picks.
+// and what the automatic chooser picks from the crossovers this process measures.
 import { take } from "../src/data/dataset.js";
 import { paperRates } from "../src/lottery/config.js";
 import { density, magnitudePrune, pruneToFraction } from "../src/lottery/masks.js";
@@ -8,8 +8,9 @@ import { Model } from "../src/nn/model.js";
 import { LENET_300_100 } from "../src/nn/registry.js";
 import { defaultMnistDir } from "../src/node/mnist-files.js";
 import { loadSplits } from "../src/node/splits.js";
-import { chooseModes, SPARSE_CROSSOVER, type SparseMode } from "../src/train/plan.js";
-import { PAPER_TRAINING, type Splits, train } from "../src/train/train.js";
+import { sparseRuleFor, withRecordedCrossovers } from "../src/train/crossover.js";
+import { chooseModes, type SparseMode } from "../src/train/plan.js";
+import { PAPER_TRAINING, type Splits, type TrainConfig, train } from "../src/train/train.js";
 import { printTable, runTicket } from "./harness.js";
 import { pytorchAvailable, runPytorch } from "./peers/pytorch.js";
 
@@ -50,6 +51,25 @@ function prunedModel(rounds: number, fraction?: number): Model {
   return model;
 }
 
+/** The chooser's rule, measured once in this process (not read from a cache) for LeNet-300-100's shapes at batch 60 with Adam. */
+let measured: { rule: Pick<TrainConfig, "crossover" | "rowMajorCrossover">; seconds: number } | undefined;
+function chooserRule(): { rule: Pick<TrainConfig, "crossover" | "rowMajorCrossover">; seconds: number } {
+  if (!measured) {
+    const t0 = performance.now();
+    const { crossover, rowMajorCrossover } = withRecordedCrossovers(LENET_300_100, PAPER_TRAINING);
+    measured = { rule: { crossover, rowMajorCrossover }, seconds: (performance.now() - t0) / 1000 };
+  }
+  return measured;
+}
+
+/** The layers' paths (D = dense, S = sparse) that `sparse` gives a model as `prunedModel(rounds, fraction)` prunes it. */
+function layerModes(model: Model, sparse: SparseMode): string {
+  const config = { ...PAPER_TRAINING, sparse, ...chooserRule().rule };
+  return chooseModes(model, sparse, sparseRuleFor(model, config))
+    .map((m) => (m === "sparse" ? "S" : "D"))
+    .join("");
+}
+
 function stepsPerSecond(
   splits: Splits,
   rounds: number,
@@ -59,25 +79,51 @@ function stepsPerSecond(
 ): { sps: number; modes: string; remaining: number } {
   const model = prunedModel(rounds, fraction);
   const remaining = density(model.prunable()).remaining;
-  const modes = chooseModes(model, sparse)
-    .map((m) => (m === "sparse" ? "S" : "D"))
-    .join("");
+  const modes = layerModes(model, sparse);
+  const config = { ...PAPER_TRAINING, testCurve: false, sparse, ...chooserRule().rule };
   // warm up the compiled code paths, then time a real stretch
-  train(model, splits, { ...PAPER_TRAINING, iterations: 100, evalEvery: 100, testCurve: false, sparse });
-  const result = train(model, splits, { ...PAPER_TRAINING, iterations, evalEvery: iterations, testCurve: false, sparse });
+  train(model, splits, { ...config, iterations: 100, evalEvery: 100 });
+  const result = train(model, splits, { ...config, iterations, evalEvery: iterations });
   model.dispose();
   return { sps: result.stepsPerSecond, modes, remaining };
 }
 
+/** Every layer at each of these fractions remaining, from unpruned to past the crossover, closest around it. */
+const SWEEP_FRACTIONS = [1, 0.9, 0.8, 0.75, 0.7, 0.65, 0.6, 0.5];
+/** The chooser's target: its pick trains at least this fraction of the faster path's steps/s. */
+const WITHIN = 0.97;
+/** Runs of each path at a density, interleaved; the best counts (the machine's noise only slows a run). */
+const REPEATS = 3;
+
 /**
- * Where the sparse path starts to win: sparse over dense-masked steps/s with every layer at the
- * same fraction remaining, and the fraction where the ratio crosses 1 (linear between neighbours).
+ * The chooser against both paths with every layer at the same fraction remaining: dense-masked
+ * and sparse steps/s, the chooser's per-layer picks, the steps/s of what it picked (timed on its
+ * own when it mixes the paths), and whether that is within 3% of the faster path; and the
+ * fraction where sparse over dense crosses 1 (linear between neighbours).
  */
-function crossover(splits: Splits, iterations: number): { sweep: { fraction: number; sparseOverDense: number }[]; crossover: number | null } {
-  const sweep = [0.9, 0.8, 0.7, 0.6, 0.5].map((fraction) => ({
-    fraction,
-    sparseOverDense: stepsPerSecond(splits, 0, "always", iterations, fraction).sps / stepsPerSecond(splits, 0, "never", iterations, fraction).sps,
-  }));
+function crossoverSweep(splits: Splits, iterations: number) {
+  const sweep = SWEEP_FRACTIONS.map((fraction) => {
+    const model = prunedModel(0, fraction);
+    const picks = layerModes(model, "auto");
+    model.dispose();
+    const mixed = !/^(D+|S+)$/.test(picks);
+    const modes: SparseMode[] = mixed ? ["never", "always", "auto"] : ["never", "always"];
+    const best = modes.map(() => 0);
+    for (let r = 0; r < REPEATS; r++) modes.forEach((mode, i) => (best[i] = Math.max(best[i], stepsPerSecond(splits, 0, mode, iterations, fraction).sps)));
+    const [dense, sparse] = best;
+    const chosen = mixed ? best[2] : picks.startsWith("D") ? dense : sparse;
+    const faster = Math.max(dense, sparse);
+    return {
+      fraction,
+      denseMaskedStepsPerSecond: dense,
+      sparseStepsPerSecond: sparse,
+      sparseOverDense: sparse / dense,
+      chooserPicks: picks,
+      chosenStepsPerSecond: chosen,
+      chosenOverFaster: chosen / faster,
+      within3Percent: chosen >= WITHIN * faster,
+    };
+  });
   let at: number | null = null;
   for (let i = 1; i < sweep.length && at === null; i++) {
     const [hi, lo] = [sweep[i - 1], sweep[i]];
@@ -86,7 +132,15 @@ function crossover(splits: Splits, iterations: number): { sweep: { fraction: num
     }
   }
   if (at === null) at = sweep[0].sparseOverDense >= 1 ? sweep[0].fraction : null;
-  return { sweep, crossover: at };
+  const { rule, seconds } = chooserRule();
+  return {
+    iterations,
+    repeats: REPEATS,
+    sweep,
+    crossover: at,
+    allWithin3Percent: sweep.every((x) => x.within3Percent),
+    chooser: { ...rule, calibrationSeconds: seconds },
+  };
 }
 
 /**
@@ -140,7 +194,7 @@ export function benchSparse(options: { iterations?: number; findIterations?: num
     iterations,
     rows,
     autoAt3_6OverDense100: rows[4].autoStepsPerSecond / denseBaseline,
-    crossover: { ...crossover(splits, iterations), chooserUses: SPARSE_CROSSOVER },
+    crossover: crossoverSweep(splits, Math.ceil(iterations / 2)),
     find12Rounds: { ...findOverDense(options.findIterations ?? 2000), trainingStepsFloor: findStepsFloor(splits, iterations) },
   };
 }
@@ -160,12 +214,27 @@ export function printSparse(r: ReturnType<typeof benchSparse>): void {
     ["% remaining", "dense-masked", "sparse", "sparse / dense", "auto picks", "auto", "auto / dense"],
     rows,
   );
-  const c = r.crossover as ReturnType<typeof crossover> & { chooserUses: number };
-  console.log(
-    `\nsparse / dense-masked with every layer at the same fraction remaining: ${c.sweep.map((x) => `${(100 * x.fraction).toFixed(0)}%: ${x.sparseOverDense.toFixed(2)}×`).join(", ")}`,
+  const c = r.crossover as ReturnType<typeof crossoverSweep>;
+  const percents = (byName: unknown): string =>
+    Object.entries(byName as Record<string, number>)
+      .map(([name, x]) => `${name} ${(100 * x).toFixed(1)}%`)
+      .join(", ");
+  printTable(
+    `Every layer at the same fraction remaining (steps/s: best of ${c.repeats} runs of ${c.iterations} steps); the chooser's rule, measured in ${c.chooser.calibrationSeconds.toFixed(2)} s: crossovers ${percents(c.chooser.crossover)}; row-major crossovers ${percents(c.chooser.rowMajorCrossover)}`,
+    ["% remaining", "dense-masked", "sparse", "sparse / dense", "chooser picks", "picked", "picked / faster", "within 3%"],
+    c.sweep.map((x) => [
+      (100 * x.fraction).toFixed(0),
+      x.denseMaskedStepsPerSecond.toFixed(0),
+      x.sparseStepsPerSecond.toFixed(0),
+      `${x.sparseOverDense.toFixed(2)}×`,
+      x.chooserPicks,
+      x.chosenStepsPerSecond.toFixed(0),
+      `${x.chosenOverFaster.toFixed(3)}×`,
+      x.within3Percent ? "yes" : "NO",
+    ]),
   );
   console.log(
-    `  crossover ≈ ${c.crossover === null ? "below 50%" : `${(100 * c.crossover).toFixed(0)}%`} remaining; the chooser (SPARSE_CROSSOVER in src/train/plan.ts) uses ${(100 * c.chooserUses).toFixed(0)}%`,
+    `  sparse overtakes dense-masked at ≈ ${c.crossover === null ? `below ${100 * SWEEP_FRACTIONS.at(-1)!}%` : `${(100 * c.crossover).toFixed(0)}%`} remaining; the chooser's pick is within 3% of the faster path at ${c.sweep.filter((x) => x.within3Percent).length} of ${c.sweep.length} densities`,
   );
   const f = r.find12Rounds as Record<string, any> & { trainingStepsFloor: ReturnType<typeof findStepsFloor> };
   console.log(

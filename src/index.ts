@@ -79,5 +79,23 @@ export { Sgd, type SgdOptions } from "./optim/sgd.js";
 // pruning and the lottery
 export { countKept, type PruneTarget, pruneSmallest, smallestThreshold } from "./prune/magnitude.js";
 export { Random } from "./random.js";
-export { planExecution, SPARSE_CROSSOVER, type SparseMode } from "./train/plan.js";
+export {
+  CrossoverCalibration,
+  type CrossoverSetting,
+  type CrossoverStore,
+  LEGACY_CROSSOVER,
+  layerSteps,
+  sparseRuleFor,
+  useCrossoverStore,
+  withRecordedCrossovers,
+} from "./train/crossover.js";
+export {
+  crossoverFromCosts,
+  type LayerStep,
+  type LayoutCosts,
+  measureLayoutCosts,
+  measurePathCosts,
+  type PathCosts,
+} from "./train/path-costs.js";
+export { type Crossovers, chooseModes, type ProductMode, planExecution, type SparseMode, type SparseRule } from "./train/plan.js";
 export { type EvalPoint, evaluationChunk, PAPER_TRAINING, type Splits, type TrainConfig, type TrainHooks, type TrainResult, train } from "./train/train.js";

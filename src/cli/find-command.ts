@@ -4,15 +4,26 @@ import { join } from "node:path";
 import { Command, Option } from "commander";
 import { ready } from "../engine/engine.js";
 import { type Arm, type LotteryConfig, paperRates, validateLotteryConfig } from "../lottery/config.js";
-import { findTicket, type LotteryState, type RoundResult } from "../lottery/find.js";
+import { findTicket, type LotteryState, plannedRounds, type RoundResult } from "../lottery/find.js";
 import { findRewindPoint } from "../lottery/instability.js";
 import { accuracyChart, earlyStopChart, resultsCsv, summaryTable } from "../lottery/report.js";
 import { writeFileAtomic, writeJsonAtomic } from "../node/atomic-write.js";
 import { loadSavedRun, saveRound } from "../node/checkpoint.js";
 import { WorkerControls } from "../node/parallel-controls.js";
 import { clearRun, existingRunFile, lockAndClean, openRunFolderToResume, prepareOutputFolder, type RunLock } from "../node/run-folder.js";
+import { withRecordedCrossovers } from "../train/crossover.js";
 import { validateTrainConfig } from "../train/train.js";
-import { addTrainingOptions, type CommonOptions, engineOptions, integer, type ModelChoice, modelChoice, number, trainConfig } from "./options.js";
+import {
+  addTrainingOptions,
+  type CommonOptions,
+  checkCrossoverNames,
+  engineOptions,
+  integer,
+  type ModelChoice,
+  modelChoice,
+  number,
+  trainConfig,
+} from "./options.js";
 import { makeProgress } from "./progress.js";
 import { runtimeInfo } from "./runtime-info.js";
 import { type DataChoice, dataChoice, loadSplits } from "./splits.js";
@@ -117,6 +128,7 @@ export function findCommand(): Command {
             throw new UsageError(`--layer-rates: ${name} is not a prunable weight of ${choice.name} (it has ${Object.keys(defaults).join(", ")})`);
         }
         config.layerRates = { ...defaults, ...config.layerRates };
+        checkCrossoverNames(config.train, config.spec, choice.name);
       }
       validateLotteryConfig(config);
       validateTrainConfig(config.train, splits);
@@ -138,6 +150,10 @@ export function findCommand(): Command {
       }
       if (held) clearRun(out);
     }
+
+    // measured (or read from the cache) before anything trains, on the engine the ticket trains on, and
+    // recorded: the controls' worker, --rewind auto and a resumed search choose by the same crossovers
+    if (!o.resume && plannedRounds(config) > 0) config.train = withRecordedCrossovers(config.spec, config.train);
 
     if (!o.resume && o.rewind === "auto") {
       // the instability analysis for the search's sparsest round first; the search then rewinds to its earliest stable k

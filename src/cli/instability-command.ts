@@ -22,7 +22,8 @@ import { parseModelSpec } from "../nn/model-spec.js";
 import { upgradeSpec } from "../nn/registry.js";
 import { writeFileAtomic, writeJsonAtomic } from "../node/atomic-write.js";
 import { checkpointPath, loadSavedRun, parameterShapes, readCheckpoint } from "../node/checkpoint.js";
-import { addTrainingOptions, type CommonOptions, engineOptions, integer, modelChoice, number, trainConfig } from "./options.js";
+import { LEGACY_CROSSOVER, withRecordedCrossovers } from "../train/crossover.js";
+import { addTrainingOptions, type CommonOptions, checkCrossoverNames, engineOptions, integer, modelChoice, number, trainConfig } from "./options.js";
 import { makeProgress } from "./progress.js";
 import { runtimeInfo } from "./runtime-info.js";
 import { type DataChoice, dataChoice, loadSplits } from "./splits.js";
@@ -122,10 +123,13 @@ export function instabilityCommand(): Command {
     const splits = loadSplits(saved.data);
     try {
       if (choice) saved.spec = choice.specFor(splits.shape, splits.classes);
+      if (!o.resume) checkCrossoverNames(saved.train, saved.spec, saved.model || "the model");
       validateInstabilityConfig(saved, splits);
     } catch (error) {
       throw error instanceof UsageError ? error : new UsageError((error as Error).message);
     }
+    // a ticket's copies train pruned: their crossovers are recorded (in instability.json) before they train
+    if (!o.resume && start.masks) saved.train = withRecordedCrossovers(saved.spec, saved.train);
 
     const shapes = parameterShapes(saved.spec);
     const encode = (groups: Record<string, Weights | null | undefined>, metadata: Record<string, string>): Uint8Array => {
@@ -265,6 +269,10 @@ function fromTicket(o: InstabilityOptions, given: (key: string) => boolean): { s
     weightDecay: given("weightDecay") ? fromFlags.weightDecay : saved.weightDecay,
     evalEvery: given("evalEvery") ? fromFlags.evalEvery : saved.evalEvery,
     sparse: given("sparse") ? fromFlags.sparse : saved.sparse,
+    // the find run's recorded crossovers unless the flags give others
+    ...(given("sparse") || given("crossover")
+      ? { crossover: fromFlags.crossover, rowMajorCrossover: undefined }
+      : { crossover: saved.crossover ?? fromFlags.crossover, rowMajorCrossover: saved.rowMajorCrossover }),
     testCurve: Boolean(o.testCurve),
   };
   return {
@@ -300,6 +308,8 @@ function loadSavedAnalysis(dir: string): { saved: SavedConfig; start: { theta0?:
   if (json.format !== FORMAT || !json.config || !Array.isArray(json.results)) throw new Error(`${path}: not a winning-ticket instability report`);
   const saved = json.config;
   saved.spec = parseModelSpec(upgradeSpec(saved.spec), `${path}: config.spec`);
+  // recorded before crossovers were measured: the fixed rule those analyses used
+  if (saved.train && saved.train.crossover === undefined && (saved.train.sparse ?? "auto") === "auto") saved.train.crossover = LEGACY_CROSSOVER;
   const startPath = join(dir, START_FILE);
   if (!existsSync(startPath)) throw new Error(`${startPath}: missing (the analysis's starting weights)`);
   const theta0 = readWeights(startPath, "theta0");

@@ -10,7 +10,9 @@ setFlagsFromString("--optimize-for-size");
 enableRelaxedSimd();
 
 import { Command, CommanderError } from "commander";
+import { CrossoverCache } from "../node/crossover-cache.js";
 import { enableRelaxedSimd } from "../node/relaxed-simd.js";
+import { useCrossoverStore } from "../train/crossover.js";
 import { exportCommand } from "./export-command.js";
 import { findCommand } from "./find-command.js";
 import { instabilityCommand } from "./instability-command.js";
@@ -18,6 +20,9 @@ import { sweepCommand } from "./sweep-command.js";
 import { trainCommand } from "./train-command.js";
 import { UsageError } from "./usage-error.js";
 import { workerCommand } from "./worker-command.js";
+
+// a machine measures each layer shape's crossover once (see src/node/crossover-cache.ts)
+useCrossoverStore(new CrossoverCache(undefined, (line) => process.stderr.write(`ticket: warning: ${line}\n`)));
 
 const program = new Command("ticket")
   .description("winning-ticket: find lottery tickets (sparse, trainable subnetworks) with WebAssembly SIMD")

@@ -8,6 +8,7 @@ import { describeModel } from "../nn/model.js";
 import { type ModelSpec, parseModelSpec } from "../nn/model-spec.js";
 import { MODELS, namedModel, type Protocol } from "../nn/registry.js";
 import { defaultThreads, spawnNodeWorker } from "../node/workers.js";
+import { type CrossoverSetting, LEGACY_CROSSOVER } from "../train/crossover.js";
 import type { TrainConfig } from "../train/train.js";
 import { UsageError } from "./usage-error.js";
 
@@ -32,6 +33,7 @@ export interface CommonOptions {
   json?: boolean;
   wasm: string;
   sparse: string;
+  crossover?: string;
   threads?: string;
 }
 
@@ -68,7 +70,11 @@ export function addTrainingOptions(cmd: Command, defaults: { iterations: number;
     )
     .addOption(new Option("--wasm <variant>", "kernel binary: auto, simd or relaxed-simd").default("auto"))
     .option("--threads <n>", "kernel threads (default: the available cores)")
-    .addOption(new Option("--sparse <mode>", "sparse kernels for pruned layers: auto (by measured density crossover), on or off").default("auto"))
+    .addOption(new Option("--sparse <mode>", "sparse kernels for pruned layers: auto (by each layer's crossover density), on or off").default("auto"))
+    .option(
+      "--crossover <rule>",
+      `with --sparse auto, the fraction of a layer's weights remaining at or below which it runs sparse: "measured" (for each layer's shape on this machine, cached), one fraction for every layer (${LEGACY_CROSSOVER}: the rule of earlier versions), or by name (fc1.weight=0.68,fc2.weight=0.7); default: $${CROSSOVER_ENV}, else measured`,
+    )
     .option("--quiet", "no progress output")
     .option("--json", "print the result as JSON on stdout");
 }
@@ -174,6 +180,9 @@ function readSpecFile(path: string): ModelSpec {
 export function trainConfig(o: CommonOptions, protocol: Protocol, command: "train" | "find"): TrainConfig {
   if (o.optimizer !== "adam" && o.optimizer !== "sgd") throw new UsageError(`unknown --optimizer "${o.optimizer}" (choose adam or sgd)`);
   const iterations = command === "find" ? (protocol.findIterations ?? protocol.iterations) : protocol.iterations;
+  const sparse = sparseMode(o.sparse);
+  if (o.crossover !== undefined && sparse !== "auto") throw new UsageError(`--crossover is the rule of --sparse auto; with --sparse ${o.sparse} leave it out`);
+  const crossover = sparse !== "auto" ? undefined : o.crossover !== undefined ? crossoverRule("--crossover", o.crossover) : crossoverFromEnvironment();
   return {
     iterations: integer("--iterations", o.iterations ?? String(iterations), 1),
     batchSize: integer("--batch-size", o.batchSize ?? String(protocol.batchSize), 1),
@@ -184,8 +193,49 @@ export function trainConfig(o: CommonOptions, protocol: Protocol, command: "trai
     evalEvery: integer("--eval-every", o.evalEvery, 1),
     dataSeed: integer("--seed", o.seed, 0),
     testCurve: o.testCurve,
-    sparse: sparseMode(o.sparse),
+    sparse,
+    ...(crossover === undefined ? {} : { crossover }),
   };
+}
+
+/**
+ * Pins `--crossover` for every command run from this environment (CI, a test suite) when the
+ * flag is not given: measured crossovers differ with the thread count, pinned ones never do.
+ */
+export const CROSSOVER_ENV = "WT_CROSSOVER";
+
+function crossoverFromEnvironment(): CrossoverSetting | undefined {
+  const text = process.env[CROSSOVER_ENV];
+  return text === undefined || text.trim() === "" ? undefined : crossoverRule(CROSSOVER_ENV, text);
+}
+
+/** "measured" (undefined), one fraction, or fractions by parameter name. */
+export function crossoverRule(flag: string, text: string): CrossoverSetting | undefined {
+  const expected = `"measured", a fraction of weights remaining in [0, 1] or a list such as fc1.weight=0.68,fc2.weight=0.7`;
+  const fraction = (where: string, value: string): number => number(where, value, (v) => v >= 0 && v <= 1, "a fraction of weights remaining in [0, 1]");
+  const trimmed = text.trim();
+  if (trimmed === "measured") return undefined;
+  if (!trimmed.includes("=")) return number(flag, trimmed, (v) => v >= 0 && v <= 1, expected);
+  const byName: Record<string, number> = {};
+  for (const part of trimmed.split(",")) {
+    const [name, value, extra] = part.split("=");
+    if (!name?.trim() || value === undefined || extra !== undefined) throw new UsageError(`${flag}: "${part}" is not of the form name.weight=fraction`);
+    if (name.trim() in byName) throw new UsageError(`${flag}: ${name.trim()} is given twice`);
+    byName[name.trim()] = fraction(`${flag} ${name.trim()}`, value.trim());
+  }
+  return byName;
+}
+
+/** Crossovers given by name must name prunable weights of the model (checked once its spec is made). */
+export function checkCrossoverNames(config: TrainConfig, spec: ModelSpec, model: string): void {
+  const setting = config.crossover;
+  if (setting === undefined || typeof setting === "number") return;
+  const prunable = describeModel(spec)
+    .parameters.filter((p) => p.prunable)
+    .map((p) => p.name);
+  for (const name of Object.keys(setting)) {
+    if (!prunable.includes(name)) throw new UsageError(`--crossover: ${name} is not a prunable weight of ${model} (it has ${prunable.join(", ")})`);
+  }
 }
 
 export function wasmVariant(o: CommonOptions): "auto" | "simd" | "relaxed-simd" {

@@ -6,7 +6,7 @@ import { Model } from "../nn/model.js";
 import { writeJsonAtomic } from "../node/atomic-write.js";
 import { prepareOutputFolder } from "../node/run-folder.js";
 import { train, validateTrainConfig } from "../train/train.js";
-import { addTrainingOptions, type CommonOptions, engineOptions, modelChoice, trainConfig } from "./options.js";
+import { addTrainingOptions, type CommonOptions, checkCrossoverNames, engineOptions, modelChoice, trainConfig } from "./options.js";
 import { makeProgress } from "./progress.js";
 import { runtimeInfo } from "./runtime-info.js";
 import { dataChoice, loadSplits } from "./splits.js";
@@ -29,6 +29,7 @@ export function trainCommand(): Command {
       engine = await ready(engineChoice);
       splits = loadSplits(data);
       spec = choice.specFor(splits.shape, splits.classes);
+      checkCrossoverNames(config, spec, choice.name);
       try {
         validateTrainConfig(config, splits);
       } catch (error) {

@@ -5,6 +5,8 @@
 // (reinit), and a random mask with the same per-layer counts from the same reset point (random).
 import { describeModel, Model } from "../nn/model.js";
 import { Random } from "../random.js";
+import { withRecordedCrossovers } from "../train/crossover.js";
+import type { ProductMode } from "../train/plan.js";
 import { type EvalPoint, evaluationChunk, SplitEvaluators, type Splits, type TrainResult, train, validateTrainConfig } from "../train/train.js";
 import { type Arm, type LotteryConfig, validateLotteryConfig } from "./config.js";
 import { density, magnitudePrune, pruneToFraction, randomMask, weightsToPrune } from "./masks.js";
@@ -25,6 +27,8 @@ export interface RoundResult {
   curve: EvalPoint[];
   seconds: number;
   stepsPerSecond: number;
+  /** The path each prunable weight's product trained on (by its crossover; see crossover.ts). */
+  products?: Record<string, ProductMode>;
 }
 
 export type Weights = Map<string, Float32Array>;
@@ -166,6 +170,7 @@ export function trainArm(
     curve: result.curve,
     seconds: result.trainSeconds + result.evalSeconds,
     stepsPerSecond: result.stepsPerSecond,
+    products: result.products,
   };
 }
 
@@ -209,10 +214,12 @@ export async function findTicket(
 ): Promise<LotteryState> {
   validateLotteryConfig(config);
   validateTrainConfig(config.train, splits);
+  const planned = plannedRounds(config);
+  // the crossovers are fixed once for the whole search: every round, arm and resume chooses by the same ones
+  if (planned > 0) config = { ...config, train: withRecordedCrossovers(config.spec, config.train) };
   const model = new Model(config.spec, config.seed);
   const evaluators = new SplitEvaluators(splits, evaluationChunk(config.spec, config.train.batchSize));
   const controlRunner = runner ?? new InProcessControls(splits, config, evaluators);
-  const planned = plannedRounds(config);
   const controls = config.controls;
   const totalIterations = config.train.iterations * (1 + planned * (1 + controls.length));
   const state: LotteryState = resume

@@ -7,6 +7,7 @@
 // k is a good rewinding point for iterative magnitude pruning. Runs unchanged in a browser.
 import { Model } from "../nn/model.js";
 import type { ModelSpec } from "../nn/model-spec.js";
+import { sparseRuleFor } from "../train/crossover.js";
 import { planExecution } from "../train/plan.js";
 import { evaluationChunk, SplitEvaluators, type Splits, type TrainConfig, train, validateTrainConfig } from "../train/train.js";
 import type { LotteryConfig } from "./config.js";
@@ -156,7 +157,7 @@ export function interpolateInto(model: Model, a: Weights, b: Weights, alpha: num
 /** Test error (percent) and loss at each α on the line from `a` to `b`. Leaves the model at b. */
 export function evaluatePath(model: Model, a: Weights, b: Weights, alphas: readonly number[], evaluators: SplitEvaluators, config: TrainConfig): PathPoint[] {
   interpolateInto(model, a, b, alphas[0] ?? 0);
-  const plan = planExecution(model, config.sparse ?? "auto");
+  const plan = planExecution(model, config.sparse ?? "auto", sparseRuleFor(model, config));
   const classifier = { inputLayout: plan.inputLayout, forward: plan.forward };
   try {
     return alphas.map((alpha) => {

@@ -73,7 +73,7 @@ export function writeJsonAtomic(path: string, value: unknown): void {
 }
 
 /** Flushes a folder's entries (the rename) to disk; file systems that cannot (some network ones) are skipped. */
-function syncDirectory(dir: string): void {
+export function syncDirectory(dir: string): void {
   let fd: number | undefined;
   try {
     fd = openSync(dir, "r");

@@ -6,6 +6,7 @@ enableRelaxedSimd();
 
 export { writeFileAtomic, writeJsonAtomic } from "./atomic-write.js";
 export { checkpointPath, loadSavedRun, readCheckpoint, saveRound } from "./checkpoint.js";
+export { CrossoverCache, defaultCacheDir } from "./crossover-cache.js";
 export { defaultMnistDir, loadMnistDir, type MnistFiles } from "./mnist-files.js";
 export { enableRelaxedSimd } from "./relaxed-simd.js";
 export { defaultThreads, spawnNodeWorker } from "./workers.js";

@@ -7,6 +7,7 @@ import type { LotteryState, RoundResult } from "../lottery/find.js";
 import { describeModel } from "../nn/model.js";
 import { parseModelSpec } from "../nn/model-spec.js";
 import { upgradeSpec } from "../nn/registry.js";
+import { LEGACY_CROSSOVER } from "../train/crossover.js";
 import type { DataChoice } from "./splits.js";
 
 export const STATE_FORMAT = "winning-ticket/lottery-state@1";
@@ -122,6 +123,25 @@ export function validateSavedState(json: unknown, file: string): SavedState {
   f.integer(train.dataSeed, "config.train.dataSeed", 0);
   if (train.testCurve !== undefined) f.boolean(train.testCurve, "config.train.testCurve"); // find without --test-curve saves none
   if (train.sparse !== undefined) f.oneOf(train.sparse, "config.train.sparse", ["auto", "always", "never"]);
+  const rule = (field: "crossover" | "rowMajorCrossover"): void => {
+    const value = train[field];
+    const at = `config.train.${field}`;
+    if (typeof value === "number") f.number(value, at, closedFraction, "a fraction in [0, 1]");
+    else if (value !== undefined) {
+      const byName = f.object(value, at);
+      for (const name of Object.keys(byName)) {
+        if (!prunable.includes(name)) f.fail(`${at}.${name}`, `is not a prunable weight of this model (it has ${prunable.join(", ")})`);
+      }
+      // a search records every weight's: none may be left to measure again on resume
+      for (const name of prunable) f.number(byName[name], `${at}.${name}`, closedFraction, "a fraction in [0, 1]");
+    }
+  };
+  rule("crossover");
+  rule("rowMajorCrossover");
+  if (train.crossover === undefined && train.rowMajorCrossover !== undefined)
+    f.fail("config.train.rowMajorCrossover", "is given without config.train.crossover");
+  // saved before crossovers were measured: the rule that run used
+  if (train.crossover === undefined && (train.sparse ?? "auto") === "auto") train.crossover = LEGACY_CROSSOVER;
 
   const seed = f.integer(config.seed, "config.seed", 0);
   const strategy = f.oneOf(config.strategy, "config.strategy", ["layerwise", "global"]);
@@ -180,6 +200,12 @@ export function validateSavedState(json: unknown, file: string): SavedState {
       f.number(r[field], `${at}.${field}`, closedFraction, "an accuracy in [0, 1]");
     }
     f.array(r.curve, `${at}.curve`);
+    if (r.products !== undefined) {
+      for (const [name, mode] of Object.entries(f.object(r.products, `${at}.products`))) {
+        if (!prunable.includes(name)) f.fail(`${at}.products.${name}`, "is not a prunable weight of this model");
+        f.oneOf(mode, `${at}.products.${name}`, ["dense", "sparse"]);
+      }
+    }
     f.number(r.seconds, `${at}.seconds`, (v) => v >= 0, "a time ≥ 0");
   });
   // exactly the runs of rounds 0 .. completedRounds − 1

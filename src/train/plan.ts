@@ -1,7 +1,8 @@
 // How a (possibly pruned) model runs: for each prunable weight, whether its product is the dense
-// GEMM or the compact sparse kernels, chosen by its density; and the layout of activations that
-// follows (row-major only for fully connected models with every product dense). The model's
-// own forward pass runs the plan's decisions; the plan never knows the architecture.
+// GEMM or the compact sparse kernels, chosen by its density against its crossover (see
+// crossover.ts); and the layout of activations that follows (row-major only for fully connected
+// models with every product dense). The model's own forward pass runs the plan's decisions; the
+// plan never knows the architecture.
 import type { Tensor } from "../autograd/tensor.js";
 import type { Layout } from "../nn/layer.js";
 import type { Model } from "../nn/model.js";
@@ -12,11 +13,19 @@ import { countKept } from "../prune/magnitude.js";
 export type SparseMode = "auto" | "always" | "never";
 export type ProductMode = "dense" | "sparse";
 
+/** By parameter name, a fraction of weights kept. */
+export type Crossovers = Readonly<Record<string, number>>;
+
 /**
- * Below this fraction of weights remaining a product trains faster sparse than dense. Measured on
- * LeNet-300-100 with batch 60 by `npm run bench -- sparse` (the crossover is printed there).
+ * When "auto" runs a pruned weight's product sparse: at or below its `crossover`. A model that
+ * can run row-major moves as a whole to feature-major when any product is sparse, which has a
+ * cost of its own; with `rowMajorCrossover` it does so only once some weight is at or below that
+ * (lower) fraction, where its own saving pays for the move.
  */
-export const SPARSE_CROSSOVER = 0.7;
+export interface SparseRule {
+  crossover: Crossovers;
+  rowMajorCrossover?: Crossovers;
+}
 
 /** How a batch's input must be laid out for the plan: the BatchLoader's layout. */
 export type InputLayout = "rows" | "features" | "channels";
@@ -37,16 +46,25 @@ export interface ExecutionPlan {
   dispose(): void;
 }
 
-export function chooseModes(model: Model, mode: SparseMode): ProductMode[] {
-  return model.prunable().map((w) => {
-    if (mode === "never" || !w.mask || !w.product) return "dense";
-    if (mode === "always") return "sparse";
-    return countKept(w.mask) / w.value.size <= SPARSE_CROSSOVER ? "sparse" : "dense";
-  });
+/** Per prunable weight, the path its product takes (see SparseRule); a weight with nothing pruned stays dense. */
+export function chooseModes(model: Model, mode: SparseMode, rule: SparseRule = { crossover: {} }): ProductMode[] {
+  const prunable = model.prunable();
+  if (mode !== "auto") return prunable.map((w) => (mode === "always" && w.mask && w.product ? "sparse" : "dense"));
+  const kept = prunable.map((w) => (w.mask && w.product ? countKept(w.mask) / w.value.size : 1));
+  const below = (crossovers: Crossovers, i: number): boolean => {
+    // unpruned, a weight runs as in the dense network (and round 0 of a search needs no measurement)
+    if (kept[i] === 1) return false;
+    const crossover = crossovers[prunable[i].name];
+    if (crossover === undefined) throw new Error(`execution plan: no crossover for ${prunable[i].name} (see sparseRuleFor)`);
+    return kept[i] <= crossover;
+  };
+  const rowMajor = rule.rowMajorCrossover;
+  if (model.vectorOnly && rowMajor && !prunable.some((_, i) => below(rowMajor, i))) return prunable.map(() => "dense");
+  return prunable.map((_, i) => (below(rule.crossover, i) ? "sparse" : "dense"));
 }
 
-export function planExecution(model: Model, mode: SparseMode = "auto"): ExecutionPlan {
-  const modes = chooseModes(model, mode);
+export function planExecution(model: Model, mode: SparseMode = "auto", rule: SparseRule = { crossover: {} }): ExecutionPlan {
+  const modes = chooseModes(model, mode, rule);
   const prunable = model.prunable();
   const sparse = new Map<Parameter, SparseWeights>();
   prunable.forEach((p, i) => {

@@ -15,8 +15,9 @@ import { Adam } from "../optim/adam.js";
 import type { Optimizer } from "../optim/optimizer.js";
 import { Sgd } from "../optim/sgd.js";
 import { Random } from "../random.js";
+import { type CrossoverSetting, sparseRuleFor } from "./crossover.js";
 import { Evaluator } from "./evaluate.js";
-import { planExecution, type SparseMode } from "./plan.js";
+import { type ProductMode, planExecution, type SparseMode } from "./plan.js";
 
 export interface TrainConfig {
   iterations: number;
@@ -30,8 +31,12 @@ export interface TrainConfig {
   dataSeed: number;
   /** Also measure test accuracy at every evaluation (otherwise only at early stop and at the end). */
   testCurve: boolean;
-  /** Sparse execution for pruned layers: by measured density crossover (auto), always, or never. */
+  /** Sparse execution for pruned layers: by each layer's crossover density (auto), always, or never. */
   sparse?: SparseMode;
+  /** With "auto": the crossover of every layer, or by parameter name; the layers it leaves out are measured (see crossover.ts). */
+  crossover?: CrossoverSetting;
+  /** Recorded with measured crossovers for a model that can run row-major (see SparseRule). */
+  rowMajorCrossover?: CrossoverSetting;
 }
 
 export const PAPER_TRAINING: TrainConfig = {
@@ -74,6 +79,8 @@ export interface TrainResult {
   windows: { fromIteration: number; toIteration: number; stepsPerSecond: number }[];
   /** Subnormal floats at the end, in weights and in optimizer state (they can slow float code). */
   subnormals: { weights: number; optimizerState: number; total: number };
+  /** The path each prunable weight's product ran on, by parameter name. */
+  products: Record<string, ProductMode>;
 }
 
 export interface TrainHooks {
@@ -136,7 +143,8 @@ export function train(model: Model, splits: Splits, config: TrainConfig, hooks: 
   validateTrainConfig(config, splits);
   const ownEvaluators = !evaluators;
   const evals = evaluators ?? new SplitEvaluators(splits, evaluationChunk(model.spec, config.batchSize));
-  const plan = planExecution(model, config.sparse ?? "auto");
+  const plan = planExecution(model, config.sparse ?? "auto", sparseRuleFor(model, config));
+  const products = Object.fromEntries(model.prunable().map((p, i) => [p.name, plan.modes[i]]));
   const loader = new BatchLoader(splits.train, config.batchSize, splits.scaling ?? UNIT_SCALING, plan.inputLayout);
   const stream = new MinibatchStream(loader, new Random(config.dataSeed, 1));
   const optimizer = makeOptimizer(plan.trainable, config);
@@ -241,6 +249,7 @@ export function train(model: Model, splits: Splits, config: TrainConfig, hooks: 
     const weights = countIn(model.parameters().map((p) => p.value));
     const optimizerState = countIn(optimizer.state());
     return {
+      products,
       windows,
       subnormals: { weights, optimizerState, total: weights + optimizerState },
       curve,
