@@ -5,8 +5,16 @@
 // TensorFlow.js measured in the same run where they are installed.
 
 import { suitsDirectConvolution, windowOutput } from "../src/autograd/image-ops.js";
+import { take } from "../src/data/dataset.js";
 import { engine } from "../src/engine/engine.js";
+import { pruneToFraction } from "../src/lottery/masks.js";
+import { Model } from "../src/nn/model.js";
+import { namedModel } from "../src/nn/registry.js";
+import { defaultMnistDir } from "../src/node/mnist-files.js";
+import { loadSplits } from "../src/node/splits.js";
 import { Random } from "../src/random.js";
+import type { SparseMode } from "../src/train/plan.js";
+import { PAPER_TRAINING, type Splits, train } from "../src/train/train.js";
 import { printTable, runTicket, time } from "./harness.js";
 import { pytorchAvailable, runPytorch } from "./peers/pytorch.js";
 import { initTfjsWasm, mnistFloatImages, tfjsLenet5Training } from "./peers/tfjs.js";
@@ -128,11 +136,42 @@ export function benchConvLayers(): { peakGflops: number; layerRows: Record<strin
   return { peakGflops, layerRows };
 }
 
+/** Every prunable layer kept at this fraction of its weights: a ticket about ten rounds in. */
+const TICKET_REMAINING = 0.1;
+
+/**
+ * Steps/s of a pruned conv net (every prunable layer magnitude-pruned to TICKET_REMAINING at θ0),
+ * trained dense-masked and on the sparse kernels, in this process on real MNIST.
+ */
+function prunedTraining(splits: Splits, name: string, iterations: number): Record<string, number | string> {
+  const named = namedModel(name)!;
+  const stepsPerSecond = (sparse: SparseMode): number => {
+    const model = new Model(named.spec([1, 28, 28], 10), 0);
+    pruneToFraction(model.prunable(), "layerwise", TICKET_REMAINING);
+    const config = { ...PAPER_TRAINING, lr: named.protocol.lr, testCurve: false, sparse };
+    const warmup = Math.max(3, Math.round(iterations / 10));
+    train(model, splits, { ...config, iterations: warmup, evalEvery: warmup });
+    const result = train(model, splits, { ...config, iterations, evalEvery: iterations });
+    model.dispose();
+    return result.stepsPerSecond;
+  };
+  return {
+    model: name,
+    remaining: TICKET_REMAINING,
+    iterations,
+    denseMaskedStepsPerSecond: stepsPerSecond("never"),
+    sparseStepsPerSecond: stepsPerSecond("always"),
+  };
+}
+
 export async function benchConv(options: { iterations?: number } = {}): Promise<Record<string, unknown>> {
   const { peakGflops, layerRows } = benchConvLayers();
   const lenetIterations = options.iterations ?? 1000;
   const conv2Iterations = Math.max(10, Math.round(lenetIterations / 25));
   const training = [ourTraining("lenet-5", lenetIterations), ourTraining("conv-2", conv2Iterations)];
+  const mnist = loadSplits({ dir: defaultMnistDir(), validation: 5000, trainSubset: null, normalize: false, seed: 0 });
+  const splits: Splits = { train: mnist.train, validation: take(mnist.validation, 120), test: take(mnist.test, 120) };
+  const pruned = [prunedTraining(splits, "lenet-5", Math.round(lenetIterations / 2)), prunedTraining(splits, "conv-2", conv2Iterations)];
   const peers: Record<string, unknown>[] = [];
   const torch = pytorchAvailable();
   if (torch.ok) {
@@ -158,7 +197,23 @@ export async function benchConv(options: { iterations?: number } = {}): Promise<
       ...(t.stepsPerSecond ? { oursOverPeer: training[0].stepsPerSecond / t.stepsPerSecond } : {}),
     });
   }
-  return { benchmark: "conv", batch: BATCH, simdPeakGflops: peakGflops, layers: layerRows, training, peers, ...(torch.ok ? {} : { pytorchNote: torch.note }) };
+  for (const p of pruned) {
+    const dense = training.find((t) => t.model === p.model)!;
+    const peer = peers.find((q) => q.model === p.model && String(q.name).startsWith("PyTorch")) as Record<string, number> | undefined;
+    p.sparseOverOurDense = (p.sparseStepsPerSecond as number) / dense.stepsPerSecond;
+    // PyTorch trains a masked net at its dense speed: the mask only zeroes weights
+    if (peer) p.sparseOverPytorch = (p.sparseStepsPerSecond as number) / peer.stepsPerSecond;
+  }
+  return {
+    benchmark: "conv",
+    batch: BATCH,
+    simdPeakGflops: peakGflops,
+    layers: layerRows,
+    training,
+    pruned,
+    peers,
+    ...(torch.ok ? {} : { pytorchNote: torch.note }),
+  };
 }
 
 export function printConv(r: Awaited<ReturnType<typeof benchConv>>): void {
@@ -192,5 +247,16 @@ export function printConv(r: Awaited<ReturnType<typeof benchConv>>): void {
       p.oursOverPeer ? `${p.oursOverPeer.toFixed(2)}×` : "—",
     ]);
   printTable("Training on MNIST, batch 60, Adam (steps/s; ours over the peer's)", ["", "model", "steps/s", "ours / peer"], rows);
+  printTable(
+    `Pruned: every prunable layer at ${100 * TICKET_REMAINING}% of its weights (steps/s, one thread; PyTorch trains a masked net at its dense speed)`,
+    ["model", "dense-masked", "sparse", "sparse / our dense", "sparse / PyTorch"],
+    (r.pruned as Record<string, any>[]).map((p) => [
+      p.model,
+      p.denseMaskedStepsPerSecond.toFixed(1),
+      p.sparseStepsPerSecond.toFixed(1),
+      `${p.sparseOverOurDense.toFixed(2)}×`,
+      p.sparseOverPytorch ? `${p.sparseOverPytorch.toFixed(2)}×` : "—",
+    ]),
+  );
   if (r.pytorchNote) console.log(`\n${r.pytorchNote}`);
 }

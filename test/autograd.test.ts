@@ -206,8 +206,7 @@ describe("every op: forward against float64, gradient against finite differences
                   for (let j = 0; j < t.k; j++) {
                     const ih = oh * t.stride - t.padding + i,
                       iw = ow * t.stride - t.padding + j;
-                    if (ih >= 0 && ih < t.h && iw >= 0 && iw < t.w)
-                      visit(o, col, ((o * t.c + ch) * t.k + i) * t.k + j, ((ch * t.n + n) * t.h + ih) * t.w + iw);
+                    if (ih >= 0 && ih < t.h && iw >= 0 && iw < t.w) visit(o, col, ((o * t.c + ch) * t.k + i) * t.k + j, ((ch * t.n + n) * t.h + ih) * t.w + iw);
                   }
             }
     };
@@ -297,7 +296,9 @@ describe("every op: forward against float64, gradient against finite differences
     expect(suitsDirectConvolution({ ...g, width: 3 })).toBe(false);
     expect(suitsDirectConvolution({ ...g, padding: 3 })).toBe(false);
     expect(suitsDirectConvolution({ ...g, channels: 29 })).toBe(false);
-    expect(() => tidy(() => conv2d(tensor(new Float32Array(64), [1, 64]), tensor(new Float32Array(9), [1, 9]), tensor([0]), 1, { ...g, stride: 2 }))).toThrow(/im2col/);
+    expect(() => tidy(() => conv2d(tensor(new Float32Array(64), [1, 64]), tensor(new Float32Array(9), [1, 9]), tensor([0]), 1, { ...g, stride: 2 }))).toThrow(
+      /im2col/,
+    );
   });
 
   for (const t of [
