@@ -199,7 +199,7 @@ function addOrSet(at: usize, value: f32, accumulate: i32): void {
 
 /**
  * The weight gradient of output channels o, o + 1 (OB of them) at input channel c, kernel row i,
- * columns [j0, j0 + J): registers a[o][j] sum dy[o][n][oy][ox] · xp[c][n][oy + i][ox + j] over
+ * columns [j0, j0 + J) with J ≤ 3 (six accumulators: more spill): registers a[o][j] sum dy[o][n][oy][ox] · xp[c][n][oy + i][ox + j] over
  * every (n, oy, ox) in that order, four columns at a time (a last partial vector counts only the
  * columns not yet counted), then each is reduced and written to dw[o][c][i][j] (or added to it).
  */
@@ -209,8 +209,8 @@ function weightGradBlock(
   OB: i32, J: i32, dy: usize, outChannelBytes: usize, xRow: usize, dwAt: usize, dwPerOutputBytes: usize,
   batch: i32, outH: i32, outW: i32, paddedH: i32, paddedW: i32, tailMask: v128, accumulate: i32,
 ): void {
-  let a00 = f32x4.splat(0), a01 = a00, a02 = a00, a03 = a00, a04 = a00;
-  let a10 = a00, a11 = a00, a12 = a00, a13 = a00, a14 = a00;
+  let a00 = f32x4.splat(0), a01 = a00, a02 = a00;
+  let a10 = a00, a11 = a00, a12 = a00;
   const full = outW & ~3;
   const tail = outW & 3;
   const rowBytes = <usize>paddedW << 2;
@@ -237,16 +237,6 @@ function weightGradBlock(
           a02 = madd(d0, x2, a02);
           if (OB > 1) a12 = madd(d1, x2, a12);
         }
-        if (J > 3) {
-          const x3 = v128.load(xAt, 12);
-          a03 = madd(d0, x3, a03);
-          if (OB > 1) a13 = madd(d1, x3, a13);
-        }
-        if (J > 4) {
-          const x4 = v128.load(xAt, 16);
-          a04 = madd(d0, x4, a04);
-          if (OB > 1) a14 = madd(d1, x4, a14);
-        }
       }
       if (tail) {
         // the last partial vector starts at outW − 4 and keeps only the columns not yet counted
@@ -268,16 +258,6 @@ function weightGradBlock(
           a02 = madd(d0, x2, a02);
           if (OB > 1) a12 = madd(d1, x2, a12);
         }
-        if (J > 3) {
-          const x3 = v128.load(xAt, 12);
-          a03 = madd(d0, x3, a03);
-          if (OB > 1) a13 = madd(d1, x3, a13);
-        }
-        if (J > 4) {
-          const x4 = v128.load(xAt, 16);
-          a04 = madd(d0, x4, a04);
-          if (OB > 1) a14 = madd(d1, x4, a14);
-        }
       }
       d += <usize>outW << 2;
       x += rowBytes;
@@ -286,15 +266,11 @@ function weightGradBlock(
   addOrSet(dwAt, lanesSum(a00), accumulate);
   if (J > 1) addOrSet(dwAt + 4, lanesSum(a01), accumulate);
   if (J > 2) addOrSet(dwAt + 8, lanesSum(a02), accumulate);
-  if (J > 3) addOrSet(dwAt + 12, lanesSum(a03), accumulate);
-  if (J > 4) addOrSet(dwAt + 16, lanesSum(a04), accumulate);
   if (OB > 1) {
     const at = dwAt + dwPerOutputBytes;
     addOrSet(at, lanesSum(a10), accumulate);
     if (J > 1) addOrSet(at + 4, lanesSum(a11), accumulate);
     if (J > 2) addOrSet(at + 8, lanesSum(a12), accumulate);
-    if (J > 3) addOrSet(at + 12, lanesSum(a13), accumulate);
-    if (J > 4) addOrSet(at + 16, lanesSum(a14), accumulate);
   }
 }
 
@@ -323,20 +299,16 @@ export function convWeightGrad(
     const d = dy + <usize>o * outChannelBytes;
     for (let i = 0; i < kh; i++) {
       const xRow = xp + <usize>c * inChannelBytes + ((<usize>(i * paddedW)) << 2);
-      for (let j0 = 0; j0 < kw; j0 += 5) {
-        const J = min(5, kw - j0);
+      for (let j0 = 0; j0 < kw; j0 += 3) {
+        const J = min(3, kw - j0);
         const x = xRow + (<usize>j0 << 2);
         const at = dw + (((<usize>o * <usize>channels + c) * <usize>(kh * kw) + <usize>(i * kw + j0)) << 2);
         if (ob == 2) {
-          if (J == 5) weightGradBlock(2, 5, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
-          else if (J == 4) weightGradBlock(2, 4, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
-          else if (J == 3) weightGradBlock(2, 3, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+          if (J == 3) weightGradBlock(2, 3, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
           else if (J == 2) weightGradBlock(2, 2, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
           else weightGradBlock(2, 1, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
         } else {
-          if (J == 5) weightGradBlock(1, 5, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
-          else if (J == 4) weightGradBlock(1, 4, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
-          else if (J == 3) weightGradBlock(1, 3, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+          if (J == 3) weightGradBlock(1, 3, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
           else if (J == 2) weightGradBlock(1, 2, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
           else weightGradBlock(1, 1, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
         }
