@@ -148,21 +148,9 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor, batch: number, g: Window
   const out = new Tensor([outputs, batch * outH * outW], false, "conv2d");
   const columns = out.shape[1];
   const flops = 2 * out.size * depth;
-  e.parallel("convForward", batch, 1, flops, (n0, n1) => [
-    xp.ptr,
-    splatted.ptr,
-    b.ptr,
-    out.ptr,
-    g.channels,
-    batch,
-    paddedH,
-    paddedW,
-    outputs,
-    g.kernelH,
-    g.kernelW,
-    n0,
-    n1,
-  ]);
+  // the kernels' shape arguments: input channels, batch, padded size, output channels, kernel
+  const shape = [g.channels, batch, paddedH, paddedW, outputs, g.kernelH, g.kernelW];
+  e.parallel("convForward", batch, 1, flops, (n0, n1) => [xp.ptr, splatted.ptr, b.ptr, out.ptr, ...shape, n0, n1]);
   splatted.dispose();
   const geometry = [g.channels, batch, g.height, g.width, g.kernelH, g.kernelW, 1, g.padding, outH, outW];
   const result = fromOp(out, [x, w, b], () => {
@@ -170,21 +158,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor, batch: number, g: Window
     if (w.requiresGrad) {
       const { buffer, overwrite } = w.gradTarget();
       const tasks = Math.ceil(outputs / 2) * g.channels;
-      e.parallel("convWeightGrad", tasks, 1, flops, (t0, t1) => [
-        dy,
-        xp.ptr,
-        buffer.ptr,
-        g.channels,
-        batch,
-        paddedH,
-        paddedW,
-        outputs,
-        g.kernelH,
-        g.kernelW,
-        overwrite ? 0 : 1,
-        t0,
-        t1,
-      ]);
+      e.parallel("convWeightGrad", tasks, 1, flops, (t0, t1) => [dy, xp.ptr, buffer.ptr, ...shape, overwrite ? 0 : 1, t0, t1]);
     }
     if (b.requiresGrad) {
       const { buffer, overwrite } = b.gradTarget();

@@ -93,7 +93,8 @@ function lstatOrNull(path: string): ReturnType<typeof lstatSync> | null {
   }
 }
 
-function removeQuietly(path: string): void {
+/** Removes a file, if it is there. */
+export function removeQuietly(path: string): void {
   try {
     unlinkSync(path);
   } catch {

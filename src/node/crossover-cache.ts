@@ -6,12 +6,12 @@
 // A damaged entry is named in one warning and measured again; a cache that cannot be written
 // only warns.
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, renameSync, writeSync } from "node:fs";
 import { cpus, homedir } from "node:os";
 import { basename, join } from "node:path";
 import { relaxedSimdBase64, sharedRelaxedSimdBase64, sharedSimdBase64, simdBase64 } from "../engine/wasm-bytes.generated.js";
 import type { CrossoverStore, Timings } from "../train/crossover.js";
-import { describeFsError, syncDirectory } from "./atomic-write.js";
+import { describeFsError, removeQuietly, syncDirectory } from "./atomic-write.js";
 import { readRegularFile } from "./regular-file.js";
 
 const ENTRY_FORMAT = "winning-ticket/crossover@1";
@@ -150,13 +150,5 @@ function isLink(path: string): boolean {
     return lstatSync(path).isSymbolicLink();
   } catch {
     return false;
-  }
-}
-
-function removeQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch {
-    // already gone
   }
 }
