@@ -16,6 +16,26 @@ export function runTicket(...args: string[]): { status: number | null; stdout: s
 }
 
 /** Real MNIST split as the paper does (5,000 validation images, seed 0), cut to the sizes given. */
+/** `find` flags for a search small enough for a test: a 12-unit MLP on 800 examples, two rounds. */
+export function tinyFindFlags(iterations: number, evalEvery: number, controls: string): string[] {
+  return [
+    "--hidden",
+    "12",
+    "--train-subset",
+    "800",
+    "--validation",
+    "200",
+    "--iterations",
+    String(iterations),
+    "--eval-every",
+    String(evalEvery),
+    "--rounds",
+    "2",
+    "--controls",
+    controls,
+  ];
+}
+
 export function mnistSplits(sizes: { train: number; validation: number; test: number }): Splits {
   const s = loadSplits({ dir: defaultMnistDir(), validation: 5000, trainSubset: sizes.train, normalize: false, seed: 0 });
   return { train: s.train, validation: take(s.validation, sizes.validation), test: take(s.test, sizes.test) };

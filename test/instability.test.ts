@@ -24,7 +24,7 @@ import type { ModelSpec } from "../src/nn/model-spec.js";
 import { mlpSpec } from "../src/nn/registry.js";
 import { Random } from "../src/random.js";
 import { PAPER_TRAINING, type Splits, train } from "../src/train/train.js";
-import { mnistSplits, runTicket } from "./helpers.js";
+import { mnistSplits, runTicket, tinyFindFlags } from "./helpers.js";
 
 let splits: Splits;
 
@@ -316,29 +316,7 @@ describe("ticket instability (CLI)", () => {
 
   it("find --rewind auto: analyses the sparsest round's subnetwork first, rewinds to its earliest stable k and records the choice and why", () => {
     const out = mkdtempSync(join(tmpdir(), "wt-rewind-auto-"));
-    const r = runTicket(
-      "find",
-      "--rewind",
-      "auto",
-      "--hidden",
-      "12",
-      "--train-subset",
-      "800",
-      "--validation",
-      "200",
-      "--iterations",
-      "100",
-      "--eval-every",
-      "50",
-      "--rounds",
-      "2",
-      "--controls",
-      "none",
-      "--threads",
-      "1",
-      "--out",
-      out,
-    );
+    const r = runTicket("find", "--rewind", "auto", ...tinyFindFlags(100, 50, "none"), "--threads", "1", "--out", out);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/--rewind auto: .*round 2's mask/);
     const results = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));

@@ -10,26 +10,11 @@ import { join } from "node:path";
 import { Queue } from "bullmq";
 import { afterAll, describe, expect, it } from "vitest";
 import { QUEUE_NAME } from "../src/node/trial-queue.js";
-import { TICKET_BIN, runTicket as ticket } from "./helpers.js";
+import { TICKET_BIN, runTicket as ticket, tinyFindFlags } from "./helpers.js";
 
 const REDIS = "/usr/bin/redis-server";
 const haveRedis = existsSync(REDIS);
-const find = [
-  "--hidden",
-  "12",
-  "--train-subset",
-  "800",
-  "--validation",
-  "200",
-  "--iterations",
-  "60",
-  "--eval-every",
-  "20",
-  "--rounds",
-  "2",
-  "--controls",
-  "reinit",
-];
+const find = tinyFindFlags(60, 20, "reinit");
 const sweepArgs = ["--prune-rate", "0.2,0.5", "--seeds", "0,1", ...find];
 const children: ChildProcess[] = [];
 

@@ -8,25 +8,10 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { RoundResult } from "../src/lottery/find.js";
 import { aggregate, answer, expandGrid } from "../src/lottery/sweep.js";
-import { TICKET_BIN, runTicket as ticket } from "./helpers.js";
+import { TICKET_BIN, runTicket as ticket, tinyFindFlags } from "./helpers.js";
 
 const tmp = (): string => mkdtempSync(join(tmpdir(), "wt-sweep-"));
-const find = [
-  "--hidden",
-  "12",
-  "--train-subset",
-  "800",
-  "--validation",
-  "200",
-  "--iterations",
-  "40",
-  "--eval-every",
-  "20",
-  "--rounds",
-  "2",
-  "--controls",
-  "reinit",
-];
+const find = tinyFindFlags(40, 20, "reinit");
 
 const result = (arm: RoundResult["arm"], round: number, remaining: number, accuracy: number, iteration: number): RoundResult =>
   ({ arm, round, remaining, earlyStopTestAccuracy: accuracy, earlyStopIteration: iteration }) as RoundResult;
