@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { CIFAR10_CLASSES, CIFAR10_RECORD_BYTES, datasetFromCifarBatches } from "../data/cifar.js";
 import type { Dataset } from "../data/dataset.js";
 import { defaultMnistDir, loadMnistDir } from "./mnist-files.js";
+import { kindOf } from "./run-folder.js";
 
 export const CIFAR10_TRAIN_BATCHES = [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`);
 export const CIFAR10_TEST_BATCH = "test_batch.bin";
@@ -27,15 +28,6 @@ export interface DataDir {
 }
 
 const grouped = (n: number): string => n.toLocaleString("en-US");
-
-function kindOf(stats: Stats): string {
-  if (stats.isDirectory()) return "a directory";
-  if (stats.isFIFO()) return "a FIFO";
-  if (stats.isSocket()) return "a socket";
-  if (stats.isCharacterDevice()) return "a character device";
-  if (stats.isBlockDevice()) return "a block device";
-  return "not a regular file";
-}
 
 /** Checks `path` is a regular file of at most `limit` bytes, by its stats (never by opening it: a FIFO would block). */
 function checkRegularFile(path: string, stats: Stats, limit: number, what: string): void {
