@@ -53,7 +53,23 @@ function layerSpeed(l: Layer, rng: Random): Record<string, number | string> {
     e.f32(p, n).set(Float32Array.from({ length: n }, () => rng.uniform() - 0.5));
     return p;
   };
-  const [x, w, colsBlock, y, dy, dx, dcols, dw] = [inputSize, l.o * rows, rows * cols, l.o * cols, l.o * cols, inputSize, rows * cols, l.o * rows].map(block);
+  const pad = l.padding,
+    paddedSize = l.size + 2 * pad;
+  // in floats: x, w, cols, y, dy, dx, dcols, dw, the padded input and the splatted weights (four floats each)
+  const sizes = [
+    inputSize,
+    l.o * rows,
+    rows * cols,
+    l.o * cols,
+    l.o * cols,
+    inputSize,
+    rows * cols,
+    l.o * rows,
+    l.c * BATCH * paddedSize * paddedSize,
+    4 * l.o * rows,
+  ];
+  const blocks = sizes.map(block);
+  const [x, w, colsBlock, y, dy, dx, dcols, dw, xp, splat] = blocks;
   const geometry = [l.c, BATCH, l.size, l.size, l.k, l.k, 1, l.padding, outH, outW];
   const flops = 2 * l.o * rows * cols;
   const forward = time(() => {
@@ -67,9 +83,6 @@ function layerSpeed(l: Layer, rng: Random): Record<string, number | string> {
   });
   const weightGradient = time(() => e.gemm(0, 1, l.o, rows, cols, dy, colsBlock, dw, 0));
   // the direct kernels (assembly/direct-conv.ts) as conv2d runs them: padding and splatted weights included
-  const pad = l.padding,
-    paddedSize = l.size + 2 * pad;
-  const [xp, splat] = [l.c * BATCH * paddedSize * paddedSize, 4 * l.o * rows].map(block);
   const padded = pad > 0 ? xp : x;
   const directForward = time(() => {
     if (pad > 0) e.parallel("padPlanes", l.c * BATCH, 1, inputSize, (p0, p1) => [x, xp, l.size, l.size, pad, p0, p1]);
@@ -80,11 +93,7 @@ function layerSpeed(l: Layer, rng: Random): Record<string, number | string> {
   const directWeightGradient = time(() =>
     e.parallel("convWeightGrad", tasks, 1, flops, (t0, t1) => [dy, padded, dw, l.c, BATCH, paddedSize, paddedSize, l.o, l.k, l.k, 0, t0, t1]),
   );
-  [x, w, colsBlock, y, dy, dx, dcols, dw].forEach((p, i) =>
-    e.allocator.release(p, 4 * [inputSize, l.o * rows, rows * cols, l.o * cols, l.o * cols, inputSize, rows * cols, l.o * rows][i]),
-  );
-  e.allocator.release(xp, 4 * l.c * BATCH * paddedSize * paddedSize);
-  e.allocator.release(splat, 16 * l.o * rows);
+  blocks.forEach((p, i) => e.allocator.release(p, 4 * sizes[i]));
   return {
     layer: l.label,
     product: `${l.o}×${rows}×${cols}`,
