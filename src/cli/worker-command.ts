@@ -18,7 +18,7 @@ export function workerCommand(): Command {
     .option("--exit-when-idle <seconds>", "stop after this long with no trial to run (default: run until stopped)")
     .action(async (o: { queue: string; jobs: string; lockMs: string; exitWhenIdle?: string }) => {
       // loaded here, so the other commands start without BullMQ
-      const { checkRedis, QueueUsageError, queueConnection, startTrialWorker } = await import("../node/trial-queue.js");
+      const { checkRedis, QueueUsageError, queueConnection, startTrialWorker, unfinishedTrials } = await import("../node/trial-queue.js");
       try {
         queueConnection(o.queue);
       } catch (error) {
@@ -57,14 +57,13 @@ export function workerCommand(): Command {
       process.once("SIGINT", () => void stop().then(() => process.exit(130)));
       process.once("SIGTERM", () => void stop().then(() => process.exit(143)));
       if (idleSeconds !== null) {
-        await new Promise<void>((resolve) => {
-          const timer = setInterval(() => {
-            if (busy === 0 && Date.now() - lastBusy > idleSeconds * 1000) {
-              clearInterval(timer);
-              resolve();
-            }
-          }, 250);
-        });
+        for (;;) {
+          await new Promise((resolve) => setTimeout(resolve, 250));
+          if (busy > 0 || Date.now() - lastBusy <= idleSeconds * 1000) continue;
+          // idle only with no trial left to run: a slow first fetch, or a dead worker's trial coming back, is not idle
+          if ((await unfinishedTrials(o.queue)) === 0) break;
+          lastBusy = Date.now();
+        }
         await stop();
       } else {
         await new Promise(() => {}); // until a signal

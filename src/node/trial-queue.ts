@@ -62,10 +62,30 @@ export function jobId(sweepId: string, trialId: string): string {
   return `${sweepId}-${trialId}`.replace(/[^A-Za-z0-9_.=,-]/g, "_");
 }
 
+/** A trial in these states has yet to finish (an active one of a dead worker returns to waiting once its lock lapses). */
+const UNFINISHED: ("waiting" | "active" | "delayed" | "prioritized" | "waiting-children")[] = [
+  "waiting",
+  "active",
+  "delayed",
+  "prioritized",
+  "waiting-children",
+];
+
+/** How many trials on the queue at `url` have yet to finish. */
+export async function unfinishedTrials(url: string): Promise<number> {
+  const queue = new Queue<TrialJob>(QUEUE_NAME, { connection: queueConnection(url) });
+  try {
+    const counts = await queue.getJobCounts(...UNFINISHED);
+    return Object.values(counts).reduce((a, b) => a + b, 0);
+  } finally {
+    await queue.close();
+  }
+}
+
 /** Enqueues the trials not yet in the queue; refuses a queue that holds another sweep's unfinished trials. */
 export async function enqueueTrials(url: string, sweepId: string, trials: { id: string; args: string[] }[], attempts = 3): Promise<Queue<TrialJob>> {
   const queue = new Queue<TrialJob>(QUEUE_NAME, { connection: queueConnection(url) });
-  const unfinished = await queue.getJobs(["waiting", "active", "delayed", "prioritized", "waiting-children"]);
+  const unfinished = await queue.getJobs(UNFINISHED);
   const others = unfinished.filter((j) => j.data.sweepId !== sweepId);
   if (others.length) {
     await queue.close();
