@@ -35,8 +35,16 @@ function start(args: string[]): ChildProcess & { output: () => string } {
   return Object.assign(child, { output: () => output });
 }
 
-const exited = (child: ChildProcess): Promise<number | null> =>
-  new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.on("exit", resolve)));
+/** The child's exit code, or "still running" after `ms` (so a hang fails with the children's output, not a bare timeout). */
+const exited = (child: ChildProcess, ms = 45_000): Promise<number | null | "still running"> =>
+  new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve(child.exitCode);
+    const timer = setTimeout(() => resolve("still running"), ms);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+  });
 
 afterAll(() => {
   for (const c of children) c.kill("SIGKILL");
@@ -66,8 +74,9 @@ describe.skipIf(!haveRedis)("a sweep on BullMQ over a real Redis", () => {
     first.kill("SIGKILL");
     await exited(first);
     const second = start(["worker", "--queue", url, "--lock-ms", "2000", "--exit-when-idle", "3"]);
-    expect(await exited(sweep), sweep.output()).toBe(0);
-    expect(await exited(second), second.output()).toBe(0);
+    const outputs = (): string => `sweep:\n${sweep.output()}\nfirst worker:\n${first.output()}\nsecond worker:\n${second.output()}`;
+    expect(await exited(sweep), outputs()).toBe(0);
+    expect(await exited(second), outputs()).toBe(0);
 
     const strip = (path: string) => {
       const j = JSON.parse(readFileSync(path, "utf8"));
