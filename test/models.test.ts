@@ -2,10 +2,10 @@
 // on the sparse path, and a conv net that learns.
 import { createHash } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { crossEntropy, ready, tensor, tidy } from "../src/index.js";
+import { crossEntropy, ready, type Tensor, tensor, tidy, transpose } from "../src/index.js";
 import { paperRates } from "../src/lottery/config.js";
 import { magnitudePrune } from "../src/lottery/masks.js";
-import { describeModel, Model } from "../src/nn/model.js";
+import { describeModel, Model, runOrder } from "../src/nn/model.js";
 import { type ModelSpec, parseModelSpec } from "../src/nn/model-spec.js";
 import { LENET_300_100, MODELS, mlpSpec, namedModel, upgradeSpec } from "../src/nn/registry.js";
 import { Random } from "../src/random.js";
@@ -162,6 +162,29 @@ describe("conv nets", () => {
         for (let k = 0; k < inputs; k++) if (mask[k * inputStride + j * outputStride]) kept.push(dense.grads[i][k * inputStride + j * outputStride]);
       expect(maxRelError(sparse.grads[i].subarray(0, kept.length), kept), w.name).toBeLessThan(1e-5);
     });
+    model.dispose();
+  });
+
+  it("a ReLU before a max-pool runs after it: the same bits as the spec's order, in outputs and every gradient", () => {
+    const model = new Model(small, 5);
+    expect(runOrder(model.layers).map((l) => l.description.type)).toEqual(["conv2d", "maxPool2d", "relu", "conv2d", "relu", "flatten", "linear", "relu", "linear"]);
+    const batch = 4;
+    // a shifted input, so that many windows hold only negative values and their gradient must stay zero
+    const x = randomArray(new Random(6), batch * 81).map((v) => v - 0.3);
+    const labels = [0, 1, 2, 1];
+    const run = (forward: (input: Tensor) => Tensor) =>
+      tidy(() => {
+        const logits = forward(tensor(x, [1, batch * 81]));
+        crossEntropy(logits, labels).backward();
+        const grads = model.parameters().map((p) => Array.from(p.value.grad!.data()));
+        model.parameters().forEach((p) => p.value.zeroGrad());
+        return { logits: Array.from(logits.data()), grads };
+      });
+    const context = { layout: "features" as const, batch, sparse: () => null };
+    const swapped = run((input) => model.forward(input, { batch }));
+    const specOrder = run((input) => transpose(model.layers.reduce((h, layer) => layer.forward(h, context), input)));
+    expect(swapped.logits).toEqual(specOrder.logits);
+    expect(swapped.grads).toEqual(specOrder.grads);
     model.dispose();
   });
 
