@@ -198,25 +198,29 @@ function addOrSet(at: usize, value: f32, accumulate: i32): void {
 }
 
 /**
- * The weight gradient of output channels o, o + 1 (OB of them) at input channel c, kernel row i,
- * columns [j0, j0 + J) with J ≤ 3 (six accumulators: more spill): registers a[o][j] sum dy[o][n][oy][ox] · xp[c][n][oy + i][ox + j] over
- * every (n, oy, ox) in that order, four columns at a time (a last partial vector counts only the
+ * The weight gradient of OB ≤ 3 output channels from o at input channel c, for T ≤ 3 taps of the
+ * kernel (consecutive in (i, j) order, so consecutive in dw, and at byte offsets 0, off1, off2 in
+ * the input): registers a[o][t] sum dy[o][n][oy][ox] · xp[c][n][oy + i][ox + j] over every
+ * (n, oy, ox) in that order, four columns at a time (a last partial vector counts only the
  * columns not yet counted), then each is reduced and written to dw[o][c][i][j] (or added to it).
+ * Nine accumulators keep both FMA pipes busy through their latency; more spill.
  */
 // @ts-ignore: decorator
 @inline
 function weightGradBlock(
-  OB: i32, J: i32, dy: usize, outChannelBytes: usize, xRow: usize, dwAt: usize, dwPerOutputBytes: usize,
+  OB: i32, T: i32, dy: usize, outChannelBytes: usize, xTap: usize, off1: usize, off2: usize, dwAt: usize, dwPerOutputBytes: usize,
   batch: i32, outH: i32, outW: i32, paddedH: i32, paddedW: i32, tailMask: v128, accumulate: i32,
 ): void {
   let a00 = f32x4.splat(0), a01 = a00, a02 = a00;
   let a10 = a00, a11 = a00, a12 = a00;
+  let a20 = a00, a21 = a00, a22 = a00;
   const full = outW & ~3;
   const tail = outW & 3;
   const rowBytes = <usize>paddedW << 2;
+  const twoChannelsBytes = outChannelBytes << 1;
   for (let n = 0; n < batch; n++) {
     let d = dy + ((<usize>n * <usize>(outH * outW)) << 2);
-    let x = xRow + ((<usize>n * <usize>(paddedH * paddedW)) << 2);
+    let x = xTap + ((<usize>n * <usize>(paddedH * paddedW)) << 2);
     for (let oy = 0; oy < outH; oy++) {
       let dAt = d,
         xAt = x;
@@ -224,18 +228,22 @@ function weightGradBlock(
       for (; dAt < end; dAt += 16, xAt += 16) {
         const d0 = v128.load(dAt);
         const d1 = OB > 1 ? v128.load(dAt + outChannelBytes) : d0;
+        const d2 = OB > 2 ? v128.load(dAt + twoChannelsBytes) : d0;
         const x0 = v128.load(xAt);
         a00 = madd(d0, x0, a00);
         if (OB > 1) a10 = madd(d1, x0, a10);
-        if (J > 1) {
-          const x1 = v128.load(xAt, 4);
+        if (OB > 2) a20 = madd(d2, x0, a20);
+        if (T > 1) {
+          const x1 = v128.load(xAt + off1);
           a01 = madd(d0, x1, a01);
           if (OB > 1) a11 = madd(d1, x1, a11);
+          if (OB > 2) a21 = madd(d2, x1, a21);
         }
-        if (J > 2) {
-          const x2 = v128.load(xAt, 8);
+        if (T > 2) {
+          const x2 = v128.load(xAt + off2);
           a02 = madd(d0, x2, a02);
           if (OB > 1) a12 = madd(d1, x2, a12);
+          if (OB > 2) a22 = madd(d2, x2, a22);
         }
       }
       if (tail) {
@@ -245,18 +253,22 @@ function weightGradBlock(
         xAt -= back;
         const d0 = v128.and(v128.load(dAt), tailMask);
         const d1 = OB > 1 ? v128.and(v128.load(dAt + outChannelBytes), tailMask) : d0;
+        const d2 = OB > 2 ? v128.and(v128.load(dAt + twoChannelsBytes), tailMask) : d0;
         const x0 = v128.load(xAt);
         a00 = madd(d0, x0, a00);
         if (OB > 1) a10 = madd(d1, x0, a10);
-        if (J > 1) {
-          const x1 = v128.load(xAt, 4);
+        if (OB > 2) a20 = madd(d2, x0, a20);
+        if (T > 1) {
+          const x1 = v128.load(xAt + off1);
           a01 = madd(d0, x1, a01);
           if (OB > 1) a11 = madd(d1, x1, a11);
+          if (OB > 2) a21 = madd(d2, x1, a21);
         }
-        if (J > 2) {
-          const x2 = v128.load(xAt, 8);
+        if (T > 2) {
+          const x2 = v128.load(xAt + off2);
           a02 = madd(d0, x2, a02);
           if (OB > 1) a12 = madd(d1, x2, a12);
+          if (OB > 2) a22 = madd(d2, x2, a22);
         }
       }
       d += <usize>outW << 2;
@@ -264,20 +276,56 @@ function weightGradBlock(
     }
   }
   addOrSet(dwAt, lanesSum(a00), accumulate);
-  if (J > 1) addOrSet(dwAt + 4, lanesSum(a01), accumulate);
-  if (J > 2) addOrSet(dwAt + 8, lanesSum(a02), accumulate);
+  if (T > 1) addOrSet(dwAt + 4, lanesSum(a01), accumulate);
+  if (T > 2) addOrSet(dwAt + 8, lanesSum(a02), accumulate);
   if (OB > 1) {
     const at = dwAt + dwPerOutputBytes;
     addOrSet(at, lanesSum(a10), accumulate);
-    if (J > 1) addOrSet(at + 4, lanesSum(a11), accumulate);
-    if (J > 2) addOrSet(at + 8, lanesSum(a12), accumulate);
+    if (T > 1) addOrSet(at + 4, lanesSum(a11), accumulate);
+    if (T > 2) addOrSet(at + 8, lanesSum(a12), accumulate);
   }
+  if (OB > 2) {
+    const at = dwAt + (dwPerOutputBytes << 1);
+    addOrSet(at, lanesSum(a20), accumulate);
+    if (T > 1) addOrSet(at + 4, lanesSum(a21), accumulate);
+    if (T > 2) addOrSet(at + 8, lanesSum(a22), accumulate);
+  }
+}
+
+/** One weight-gradient block of OB output channels and T taps (both run-time values, dispatched to constants). */
+// @ts-ignore: decorator
+@inline
+function weightGradTaps(
+  ob: i32, taps: i32, dy: usize, outChannelBytes: usize, xTap: usize, off1: usize, off2: usize, dwAt: usize, dwPerOutputBytes: usize,
+  batch: i32, outH: i32, outW: i32, paddedH: i32, paddedW: i32, tailMask: v128, accumulate: i32,
+): void {
+  if (ob == 3) {
+    if (taps == 3) weightGradBlock(3, 3, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+    else if (taps == 2) weightGradBlock(3, 2, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+    else weightGradBlock(3, 1, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+  } else if (ob == 2) {
+    if (taps == 3) weightGradBlock(2, 3, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+    else if (taps == 2) weightGradBlock(2, 2, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+    else weightGradBlock(2, 1, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+  } else {
+    if (taps == 3) weightGradBlock(1, 3, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+    else if (taps == 2) weightGradBlock(1, 2, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+    else weightGradBlock(1, 1, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+  }
+}
+
+/** Output channels per weight-gradient task: with three taps, nine accumulators. */
+const WEIGHT_GRAD_OUTPUTS_PER_TASK: i32 = 3;
+
+/** How many output channels one convWeightGrad task covers (its callers count tasks with it). */
+export function convWeightGradOutputsPerTask(): i32 {
+  return WEIGHT_GRAD_OUTPUTS_PER_TASK;
 }
 
 /**
  * dw[o][c][i][j] (+)= Σ_n Σ_oy Σ_ox dy[o][n][oy][ox] · xp[c][n][oy + i][ox + j], for tasks
- * [t0, t1) of (pair of output channels, input channel): threads split the tasks and each weight's
- * sum is one task's, in the same order for any split.
+ * [t0, t1) of (group of WEIGHT_GRAD_OUTPUTS_PER_TASK output channels, input channel): threads
+ * split the tasks and each weight's sum is one task's, in the same order for any split or grouping.
  * dy: [O, N·Ho·Wo]; xp: [C, N·Hp·Wp] (padded); dw: [O, C·kh·kw]; Wo ≥ 4.
  */
 export function convWeightGrad(
@@ -288,31 +336,26 @@ export function convWeightGrad(
   const outW = paddedW - kw + 1;
   const outChannelBytes = (<usize>batch * <usize>(outH * outW)) << 2;
   const inChannelBytes = (<usize>batch * <usize>(paddedH * paddedW)) << 2;
-  const dwPerOutputBytes = <usize>(channels * kh * kw) << 2;
+  const kernelTaps = kh * kw;
+  const dwPerOutputBytes = <usize>(channels * kernelTaps) << 2;
+  const rowBytes = <usize>paddedW << 2;
   // lanes of the last partial vector (at outW − 4) that no full vector has counted
   const fresh = 4 - (outW & 3);
   const tailMask = i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat(fresh));
   for (let t = t0; t < t1; t++) {
-    const o = (t / channels) * 2;
+    const o = (t / channels) * WEIGHT_GRAD_OUTPUTS_PER_TASK;
     const c = t % channels;
-    const ob = outputs - o >= 2 ? 2 : 1;
+    const ob = min(WEIGHT_GRAD_OUTPUTS_PER_TASK, outputs - o);
     const d = dy + <usize>o * outChannelBytes;
-    for (let i = 0; i < kh; i++) {
-      const xRow = xp + <usize>c * inChannelBytes + ((<usize>(i * paddedW)) << 2);
-      for (let j0 = 0; j0 < kw; j0 += 3) {
-        const J = min(3, kw - j0);
-        const x = xRow + (<usize>j0 << 2);
-        const at = dw + (((<usize>o * <usize>channels + c) * <usize>(kh * kw) + <usize>(i * kw + j0)) << 2);
-        if (ob == 2) {
-          if (J == 3) weightGradBlock(2, 3, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
-          else if (J == 2) weightGradBlock(2, 2, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
-          else weightGradBlock(2, 1, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
-        } else {
-          if (J == 3) weightGradBlock(1, 3, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
-          else if (J == 2) weightGradBlock(1, 2, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
-          else weightGradBlock(1, 1, d, outChannelBytes, x, at, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
-        }
-      }
+    const xChannel = xp + <usize>c * inChannelBytes;
+    const dwChannel = dw + (((<usize>o * <usize>channels + c) * <usize>kernelTaps) << 2);
+    for (let tap = 0; tap < kernelTaps; tap += 3) {
+      const taps = min(3, kernelTaps - tap);
+      // byte offset of each tap's window in the input plane
+      const off0 = <usize>(tap / kw) * rowBytes + (<usize>(tap % kw) << 2);
+      const off1 = taps > 1 ? <usize>((tap + 1) / kw) * rowBytes + (<usize>((tap + 1) % kw) << 2) - off0 : 0;
+      const off2 = taps > 2 ? <usize>((tap + 2) / kw) * rowBytes + (<usize>((tap + 2) % kw) << 2) - off0 : 0;
+      weightGradTaps(ob, taps, d, outChannelBytes, xChannel + off0, off1, off2, dwChannel + (<usize>tap << 2), dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
     }
   }
 }

@@ -24,4 +24,4 @@ export {
   gatherWeights, scatterWeights, bytesToFloatTransposed,
 } from "./sparse";
 export { im2col, col2im, maxPool2d, maxPool2dBackward, transposePlanes } from "./conv";
-export { padPlanes, splatWeights, convForward, convWeightGrad } from "./direct-conv";
+export { padPlanes, splatWeights, convForward, convWeightGrad, convWeightGradOutputsPerTask } from "./direct-conv";

@@ -162,6 +162,7 @@ export interface KernelExports {
     n0: number,
     n1: number,
   ): void;
+  convWeightGradOutputsPerTask(): number;
   convWeightGrad(
     dy: number,
     xp: number,
