@@ -167,7 +167,17 @@ describe("conv nets", () => {
 
   it("a ReLU before a max-pool runs after it: the same bits as the spec's order, in outputs and every gradient", () => {
     const model = new Model(small, 5);
-    expect(runOrder(model.layers).map((l) => l.description.type)).toEqual(["conv2d", "maxPool2d", "relu", "conv2d", "relu", "flatten", "linear", "relu", "linear"]);
+    expect(runOrder(model.layers).map((l) => l.description.type)).toEqual([
+      "conv2d",
+      "maxPool2d",
+      "relu",
+      "conv2d",
+      "relu",
+      "flatten",
+      "linear",
+      "relu",
+      "linear",
+    ]);
     const batch = 4;
     // a shifted input, so that many windows hold only negative values and their gradient must stay zero
     const x = randomArray(new Random(6), batch * 81).map((v) => v - 0.3);

@@ -114,7 +114,21 @@ describe("kernel threads over shared memory", () => {
       e.kernels.padPlanes(x.ptr, xp.ptr, g.height, g.width, 1, 0, g.channels * batch);
       e.kernels.splatWeights(w.ptr, splat.ptr, w.size);
       e.kernels.convForward(xp.ptr, splat.ptr, b.ptr, y1.ptr, g.channels, batch, side, side, outputs, 5, 5, 0, batch);
-      e.kernels.convWeightGrad(dy.ptr, xp.ptr, dw1.ptr, g.channels, batch, side, side, outputs, 5, 5, 0, 0, Math.ceil(outputs / e.kernels.convWeightGradOutputsPerTask()) * g.channels);
+      e.kernels.convWeightGrad(
+        dy.ptr,
+        xp.ptr,
+        dw1.ptr,
+        g.channels,
+        batch,
+        side,
+        side,
+        outputs,
+        5,
+        5,
+        0,
+        0,
+        Math.ceil(outputs / e.kernels.convWeightGradOutputsPerTask()) * g.channels,
+      );
       expect(y.shape).toEqual([outputs, batch * outSide * outSide]);
       expect(bits(y.view())).toEqual(bits(y1.view()));
       expect(bits(w.grad!.view())).toEqual(bits(dw1.view()));
