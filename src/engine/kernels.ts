@@ -129,6 +129,8 @@ export interface KernelExports {
     outW: number,
     c0: number,
     c1: number,
+    n0: number,
+    n1: number,
   ): void;
   maxPool2d(
     x: number,
