@@ -80,13 +80,12 @@ export function im2col(
 
 /**
  * The adjoint of im2col: dx[c][n][ih][iw] += Σ cols entries that im2col copied from there.
- * Channels [c0, c1) and images [n0, n1) only (threads split the channels, so each writes its own
- * planes of dx; callers may fold a few images at a time while their columns are in cache).
+ * Channels [c0, c1) only (threads split the channels, so each writes its own planes of dx).
  * Sums over (i, j) in increasing order, the same for any split.
  */
 export function col2im(
   cols: usize, dx: usize, channels: i32, batch: i32, height: i32, width: i32,
-  kernelH: i32, kernelW: i32, stride: i32, padding: i32, outH: i32, outW: i32, c0: i32, c1: i32, n0: i32, n1: i32,
+  kernelH: i32, kernelW: i32, stride: i32, padding: i32, outH: i32, outW: i32, c0: i32, c1: i32,
 ): void {
   const plane = height * width;
   const outPlane = outH * outW;
@@ -98,8 +97,8 @@ export function col2im(
         const owBegin = firstInside(padding - j, stride);
         const owEnd = min(outW, lastInside(width - 1 + padding - j, stride));
         if (owEnd <= owBegin) continue;
-        let src = cols + ((<usize>r * rowLength + <usize>(n0 * outPlane)) << 2);
-        for (let n = n0; n < n1; n++) {
+        let src = cols + ((<usize>r * rowLength) << 2);
+        for (let n = 0; n < batch; n++) {
           const image = dx + (<usize>((c * batch + n) * plane) << 2);
           for (let oh = 0; oh < outH; oh++) {
             const ih = oh * stride - padding + i;

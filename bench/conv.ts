@@ -4,7 +4,7 @@
 // training steps/s of LeNet-5 and Conv-2 on MNIST (the real `ticket train`), with PyTorch CPU and
 // TensorFlow.js measured in the same run where they are installed.
 
-import { convInputGradient, suitsDirectConvolution, windowOutput } from "../src/autograd/image-ops.js";
+import { suitsDirectConvolution, windowOutput } from "../src/autograd/image-ops.js";
 import { take } from "../src/data/dataset.js";
 import { engine } from "../src/engine/engine.js";
 import { pruneToFraction } from "../src/lottery/masks.js";
@@ -77,8 +77,9 @@ function layerSpeed(l: Layer, rng: Random): Record<string, number | string> {
     e.gemm(0, 0, l.o, cols, rows, w, colsBlock, y, 0);
   });
   const inputGradient = time(() => {
+    e.gemm(1, 0, rows, cols, l.o, w, dy, dcols, 0);
     e.kernels.fill(dx, 0, inputSize);
-    convInputGradient(w, dy, dx, dcols, l.o, BATCH, g);
+    e.parallel("col2im", l.c, 1, rows * cols, (c0, c1) => [dcols, dx, ...geometry, c0, c1]);
   });
   const weightGradient = time(() => e.gemm(0, 1, l.o, rows, cols, dy, colsBlock, dw, 0));
   // the direct kernels (assembly/direct-conv.ts) as conv2d runs them: padding and splatted weights included

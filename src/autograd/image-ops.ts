@@ -48,7 +48,7 @@ export function im2col(x: Tensor, batch: number, g: WindowGeometry): Tensor {
   return fromOp(out, [x], () => {
     const gradOut = out.gradBuffer().ptr;
     const dx = x.gradBuffer().ptr;
-    e.parallel("col2im", g.channels, 1, out.size, (c0, c1) => [gradOut, dx, ...geometry, c0, c1, 0, batch]);
+    e.parallel("col2im", g.channels, 1, out.size, (c0, c1) => [gradOut, dx, ...geometry, c0, c1]);
   });
 }
 
@@ -112,36 +112,6 @@ export function suitsDirectConvolution(g: WindowGeometry): boolean {
   );
 }
 
-/** Floats of column gradient worth folding back at once: comfortably inside a core's L2 cache. */
-const COLUMN_CHUNK_FLOATS = 64 * 1024;
-
-/** Images per chunk of a column gradient with `floatsPerImage` floats: whole columns blocks of 8 (gemmColumns starts on them). */
-function imagesPerChunk(floatsPerImage: number, columnsPerImage: number): number {
-  let align = 1;
-  while ((align * columnsPerImage) % 8 !== 0) align++;
-  const images = Math.max(1, Math.floor(COLUMN_CHUNK_FLOATS / floatsPerImage));
-  return Math.ceil(images / align) * align;
-}
-
-/**
- * dx += col2im(Wᵀ · dy), a few images at a time so that col2im folds their column gradient back
- * while it is still in cache; the sums are the same as in one product and one col2im.
- * w: [O, C·kh·kw]; dy: [O, N·Ho·Wo]; dx: [C, N·H·W]; columns: scratch of [C·kh·kw, N·Ho·Wo].
- */
-export function convInputGradient(w: number, dy: number, dx: number, columns: number, outputs: number, batch: number, g: WindowGeometry): void {
-  const e = engine();
-  const { outH, outW } = windowOutput(g);
-  const depth = g.channels * g.kernelH * g.kernelW;
-  const outPlane = outH * outW;
-  const geometry = [g.channels, batch, g.height, g.width, g.kernelH, g.kernelW, g.stride, g.padding, outH, outW];
-  const step = imagesPerChunk(depth * outPlane, outPlane);
-  for (let n0 = 0; n0 < batch; n0 += step) {
-    const n1 = Math.min(batch, n0 + step);
-    e.gemmColumns(1, 0, depth, batch * outPlane, outputs, w, dy, columns, 0, n0 * outPlane, n1 * outPlane);
-    e.parallel("col2im", g.channels, 1, depth * (n1 - n0) * outPlane, (c0, c1) => [columns, dx, ...geometry, c0, c1, n0, n1]);
-  }
-}
-
 /** x zero-padded by `pad` on every side of every plane: [C, N·H·W] → [C, N·(H+2p)·(W+2p)] (x itself when pad is 0). */
 function padded(x: Tensor, planes: number, height: number, width: number, pad: number): Tensor {
   if (pad === 0) return x;
@@ -154,7 +124,7 @@ function padded(x: Tensor, planes: number, height: number, width: number, pad: n
  * A stride-1 convolution: x [C, N·H·W], w [O, C·kh·kw], b [O] → y [O, N·Ho·Wo], the same sums as
  * W · im2col(x) + b in another order, for geometries that suit it (suitsDirectConvolution).
  * Forward and weight gradient are direct (assembly/direct-conv.ts), the bias gradient is summed
- * per channel, and the input gradient is Wᵀ · dy folded back by col2im (convInputGradient); each accumulates.
+ * per channel, and the input gradient is Wᵀ · dy folded back by col2im; each accumulates.
  */
 export function conv2d(x: Tensor, w: Tensor, b: Tensor, batch: number, g: WindowGeometry): Tensor {
   expectImage("conv2d", x, g.channels, batch, g.height, g.width);
@@ -182,6 +152,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor, batch: number, g: Window
   const shape = [g.channels, batch, paddedH, paddedW, outputs, g.kernelH, g.kernelW];
   e.parallel("convForward", batch, 1, flops, (n0, n1) => [xp.ptr, splatted.ptr, b.ptr, out.ptr, ...shape, n0, n1]);
   splatted.dispose();
+  const geometry = [g.channels, batch, g.height, g.width, g.kernelH, g.kernelW, 1, g.padding, outH, outW];
   const result = fromOp(out, [x, w, b], () => {
     const dy = out.gradBuffer().ptr;
     if (w.requiresGrad) {
@@ -195,7 +166,9 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor, batch: number, g: Window
     }
     if (x.requiresGrad) {
       const gradCols = new Tensor([depth, columns], false, "conv2d column gradient");
-      convInputGradient(w.ptr, dy, x.gradBuffer().ptr, gradCols.ptr, outputs, batch, g);
+      e.gemm(1, 0, depth, columns, outputs, w.ptr, dy, gradCols.ptr, 0);
+      const dx = x.gradBuffer().ptr;
+      e.parallel("col2im", g.channels, 1, gradCols.size, (c0, c1) => [gradCols.ptr, dx, ...geometry, c0, c1]);
       gradCols.dispose();
     }
   });

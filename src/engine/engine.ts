@@ -128,23 +128,15 @@ export class Engine {
       this.parallel("sgemmDot", n, 4, 2 * m * n * k, (n0, n1) => [m, n, k, a, b, c, accumulate, n0, n1]);
       return;
     }
-    this.gemmColumns(transA, transB, m, n, k, a, b, c, accumulate, 0, n);
-  }
-
-  /**
-   * Columns [n0, n1) of C = op(A)·op(B) (n0 a multiple of 8), each computed exactly as by the
-   * whole product, split by columns across the threads.
-   */
-  gemmColumns(transA: number, transB: number, m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number, n0: number, n1: number): void {
-    if (n0 % 8 !== 0) throw new Error(`gemmColumns: the first column ${n0} is not a multiple of 8`);
-    const parts = this.pool ? Math.min(this.threads, Math.floor((n1 - n0) / 8)) : 1;
-    if (parts < 2 || 2 * m * (n1 - n0) * k < PARALLEL_FLOPS) {
-      this.kernels.sgemmColumns(transA, transB, m, n, k, a, b, c, accumulate, this.gemmWork, n0, n1);
+    const parts = this.pool ? Math.min(this.threads, Math.floor(n / 8)) : 1;
+    if (parts < 2 || 2 * m * n * k < PARALLEL_FLOPS) {
+      this.kernels.sgemm(transA, transB, m, n, k, a, b, c, accumulate, this.gemmWork);
       return;
     }
+    const bounds = splitAligned(n, parts, 8);
     this.pool!.run(
       "sgemmColumns",
-      splitAligned(n1 - n0, parts, 8).map(([b0, b1], t) => [transA, transB, m, n, k, a, b, c, accumulate, this.threadGemmWork[t], n0 + b0, n0 + b1]),
+      bounds.map(([n0, n1], t) => [transA, transB, m, n, k, a, b, c, accumulate, this.threadGemmWork[t], n0, n1]),
     );
   }
 

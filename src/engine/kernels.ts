@@ -129,8 +129,6 @@ export interface KernelExports {
     outW: number,
     c0: number,
     c1: number,
-    n0: number,
-    n1: number,
   ): void;
   maxPool2d(
     x: number,
