@@ -203,19 +203,20 @@ function addOrSet(at: usize, value: f32, accumulate: i32): void {
  * the input): registers a[o][t] sum dy[o][n][oy][ox] · xp[c][n][oy + i][ox + j] over every
  * (n, oy, ox) in that order, four columns at a time (a last partial vector counts only the
  * columns not yet counted), then each is reduced and written to dw[o][c][i][j] (or added to it).
- * Nine accumulators keep both FMA pipes busy through their latency; more spill.
+ * Nine accumulators keep both FMA pipes busy through their latency; more spill. V > 0: every row
+ * is exactly V vectors (a constant loop length); V = 0: outW as it comes.
  */
 // @ts-ignore: decorator
 @inline
 function weightGradBlock(
-  OB: i32, T: i32, dy: usize, outChannelBytes: usize, xTap: usize, off1: usize, off2: usize, dwAt: usize, dwPerOutputBytes: usize,
+  OB: i32, T: i32, V: i32, dy: usize, outChannelBytes: usize, xTap: usize, off1: usize, off2: usize, dwAt: usize, dwPerOutputBytes: usize,
   batch: i32, outH: i32, outW: i32, paddedH: i32, paddedW: i32, tailMask: v128, accumulate: i32,
 ): void {
   let a00 = f32x4.splat(0), a01 = a00, a02 = a00;
   let a10 = a00, a11 = a00, a12 = a00;
   let a20 = a00, a21 = a00, a22 = a00;
-  const full = outW & ~3;
-  const tail = outW & 3;
+  const full = V > 0 ? 4 * V : outW & ~3;
+  const tail = V > 0 ? 0 : outW & 3;
   const rowBytes = <usize>paddedW << 2;
   const twoChannelsBytes = outChannelBytes << 1;
   for (let n = 0; n < batch; n++) {
@@ -292,25 +293,25 @@ function weightGradBlock(
   }
 }
 
-/** One weight-gradient block of OB output channels and T taps (both run-time values, dispatched to constants). */
+/** One weight-gradient block of OB output channels and T taps (run-time values, dispatched to constants), rows of V vectors. */
 // @ts-ignore: decorator
 @inline
 function weightGradTaps(
-  ob: i32, taps: i32, dy: usize, outChannelBytes: usize, xTap: usize, off1: usize, off2: usize, dwAt: usize, dwPerOutputBytes: usize,
+  V: i32, ob: i32, taps: i32, dy: usize, outChannelBytes: usize, xTap: usize, off1: usize, off2: usize, dwAt: usize, dwPerOutputBytes: usize,
   batch: i32, outH: i32, outW: i32, paddedH: i32, paddedW: i32, tailMask: v128, accumulate: i32,
 ): void {
   if (ob == 3) {
-    if (taps == 3) weightGradBlock(3, 3, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
-    else if (taps == 2) weightGradBlock(3, 2, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
-    else weightGradBlock(3, 1, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+    if (taps == 3) weightGradBlock(3, 3, V, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+    else if (taps == 2) weightGradBlock(3, 2, V, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+    else weightGradBlock(3, 1, V, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
   } else if (ob == 2) {
-    if (taps == 3) weightGradBlock(2, 3, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
-    else if (taps == 2) weightGradBlock(2, 2, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
-    else weightGradBlock(2, 1, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+    if (taps == 3) weightGradBlock(2, 3, V, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+    else if (taps == 2) weightGradBlock(2, 2, V, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+    else weightGradBlock(2, 1, V, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
   } else {
-    if (taps == 3) weightGradBlock(1, 3, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
-    else if (taps == 2) weightGradBlock(1, 2, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
-    else weightGradBlock(1, 1, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+    if (taps == 3) weightGradBlock(1, 3, V, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+    else if (taps == 2) weightGradBlock(1, 2, V, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+    else weightGradBlock(1, 1, V, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
   }
 }
 
@@ -355,7 +356,9 @@ export function convWeightGrad(
       const off0 = <usize>(tap / kw) * rowBytes + (<usize>(tap % kw) << 2);
       const off1 = taps > 1 ? <usize>((tap + 1) / kw) * rowBytes + (<usize>((tap + 1) % kw) << 2) - off0 : 0;
       const off2 = taps > 2 ? <usize>((tap + 2) / kw) * rowBytes + (<usize>((tap + 2) % kw) << 2) - off0 : 0;
-      weightGradTaps(ob, taps, d, outChannelBytes, xChannel + off0, off1, off2, dwChannel + (<usize>tap << 2), dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+      // rows of exactly two vectors (LeNet-5's second layer) are worth a loop of constant length
+      if (outW == 8) weightGradTaps(2, ob, taps, d, outChannelBytes, xChannel + off0, off1, off2, dwChannel + (<usize>tap << 2), dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+      else weightGradTaps(0, ob, taps, d, outChannelBytes, xChannel + off0, off1, off2, dwChannel + (<usize>tap << 2), dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
     }
   }
 }
