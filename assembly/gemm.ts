@@ -82,6 +82,101 @@ export function sgemmColumns(
   }
 }
 
+/**
+ * Columns [n0, n1) of C[M×N] (+)= op(A)·B over only the depths listed in `live` (liveCount
+ * ascending i32 indices into [0, K)), for transB = 0: the product of a layer with an input whose
+ * other features are zero in every example. The depth blocks keep their boundaries at multiples
+ * of KC of the full depth, so every element is the same sum as the full product's minus its zero
+ * terms, which adding leaves unchanged (a sum from +0 is never −0): the same bits.
+ * transA = 0: A is M×K; transA = 1: A is K×M. B is K×N.
+ */
+export function sgemmLive(
+  transA: i32, M: i32, N: i32, K: i32, a: usize, b: usize, c: usize, accumulate: i32, work: usize,
+  n0: i32, n1: i32, live: usize, liveCount: i32,
+): void {
+  if (M <= 0 || n1 <= n0) return;
+  const packedA = work;
+  const packedB = work + (<usize>(MC * KC) << 2);
+  const tile = packedB + (<usize>(KC * NC) << 2);
+  for (let jc = n0; jc < n1; jc += NC) {
+    const nc = min(NC, n1 - jc);
+    let first = 0; // the first listed depth of this block
+    for (let pc = 0; pc < K; pc += KC) {
+      let last = first;
+      while (last < liveCount && load<i32>(live + (<usize>last << 2)) < pc + KC) last++;
+      const kc = last - first;
+      const acc = pc > 0 || accumulate != 0;
+      if (kc == 0) {
+        // a block of zero terms: its partial sum is +0, which only the first block writes
+        if (!acc) for (let i = 0; i < M; i++) memory.fill(c + (<usize>(i * N + jc) << 2), 0, <usize>nc << 2);
+        continue;
+      }
+      const depths = live + (<usize>first << 2);
+      packBRows(b, N, jc, nc, kc, depths, packedB);
+      for (let ic = 0; ic < M; ic += MC) {
+        const mc = min(MC, M - ic);
+        if (transA) packATransposedRows(a, M, ic, mc, kc, depths, packedA);
+        else packAColumns(a, K, ic, mc, kc, depths, packedA);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const cols = min(NR, nc - jr);
+          const pb = packedB + (<usize>(jr * kc) << 2);
+          for (let ir = 0; ir < mc; ir += MR) {
+            const rows = min(MR, mc - ir);
+            const pa = packedA + (<usize>(ir * kc) << 2);
+            const cPtr = c + (<usize>((ic + ir) * N + jc + jr) << 2);
+            microKernel(pa, pb, NR << 2, kc, cPtr, N, rows, cols, acc, tile);
+          }
+        }
+      }
+      first = last;
+    }
+  }
+}
+
+// packB's panels from the listed rows of B (K×N): panel p holds, for each listed k, B[k][8p .. 8p+7].
+function packBRows(b: usize, N: i32, jc: i32, nc: i32, kc: i32, depths: usize, dst: usize): void {
+  for (let jr = 0; jr < nc; jr += NR) {
+    const cols = min(NR, nc - jr);
+    for (let k = 0; k < kc; k++) {
+      const src = b + (<usize>(load<i32>(depths + (<usize>k << 2)) * N + jc + jr) << 2);
+      if (cols == NR) {
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+      } else {
+        for (let t = 0; t < NR; t++) store<f32>(dst + (<usize>t << 2), t < cols ? load<f32>(src + (<usize>t << 2)) : 0);
+      }
+      dst += 32;
+    }
+  }
+}
+
+// packA's panels from the listed columns of A (M×K): panel p holds, for each listed k, A[4p .. 4p+3][k].
+function packAColumns(a: usize, K: i32, ic: i32, mc: i32, kc: i32, depths: usize, dst: usize): void {
+  const rowBytes = <usize>K << 2;
+  for (let ir = 0; ir < mc; ir += MR) {
+    const rows = min(MR, mc - ir);
+    const src = a + (<usize>((ic + ir) * K) << 2);
+    for (let k = 0; k < kc; k++) {
+      const s = src + (<usize>load<i32>(depths + (<usize>k << 2)) << 2);
+      for (let r = 0; r < MR; r++) store<f32>(dst + (<usize>r << 2), r < rows ? load<f32>(s + <usize>r * rowBytes) : 0);
+      dst += 16;
+    }
+  }
+}
+
+// packATransposed's panels from the listed rows of A (K×M).
+function packATransposedRows(a: usize, M: i32, ic: i32, mc: i32, kc: i32, depths: usize, dst: usize): void {
+  for (let ir = 0; ir < mc; ir += MR) {
+    const rows = min(MR, mc - ir);
+    for (let k = 0; k < kc; k++) {
+      const src = a + (<usize>(load<i32>(depths + (<usize>k << 2)) * M + ic + ir) << 2);
+      if (rows == MR) v128.store(dst, v128.load(src));
+      else for (let r = 0; r < MR; r++) store<f32>(dst + (<usize>r << 2), r < rows ? load<f32>(src + (<usize>r << 2)) : 0);
+      dst += 16;
+    }
+  }
+}
+
 // B (K×N) block → panels of 8 columns; panel p holds, for each k, B[k][8p .. 8p+7] (zero-padded).
 function packB(b: usize, N: i32, jc: i32, pc: i32, nc: i32, kc: i32, dst: usize): void {
   for (let jr = 0; jr < nc; jr += NR) {

@@ -1,6 +1,7 @@
 // The kernel module: pointer-based SIMD kernels over memory that TypeScript owns (imported).
 // No allocation, no managed objects, no static data beyond constants.
-export { sgemm, sgemmColumns, sgemmDot, sgemmWorkspaceBytes } from "./gemm";
+export { sgemm, sgemmColumns, sgemmDot, sgemmLive, sgemmWorkspaceBytes } from "./gemm";
+export { liveFeatures, gatherFeatures, scatterRows, liveEntries, takeAt, putAt } from "./live-features";
 export {
   add, axpy, scale, mul, addRowBroadcast, sumRows, relu, reluBackward, sum, fill,
   softmaxCrossEntropy, softmaxCrossEntropyBackward, argmaxRows, bytesToFloat, addScalar, countSubnormal,

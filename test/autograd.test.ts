@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { channelsToFeatures, conv2d, im2col, maxPool2d, suitsDirectConvolution, type WindowGeometry, windowOutput } from "../src/autograd/image-ops.js";
+import { liveProduct } from "../src/autograd/live-product.js";
 import { addPerRow, transpose } from "../src/autograd/ops.js";
 import { add, crossEntropy, engine, matmul, mean, mul, noGrad, ready, relu, scale, sum, type Tensor, tensor, tidy } from "../src/index.js";
 import { Random } from "../src/random.js";
@@ -343,6 +344,54 @@ describe("every op: forward against float64, gradient against finite differences
     });
   }
 
+  // data whose features 1, 4 and 5 are zero in every example (one of them −0), in either layout
+  const liveCases = [
+    { layout: "rows", batch: 5, features: 9, outputs: 4 },
+    { layout: "features", batch: 5, features: 9, outputs: 4 },
+    { layout: "features", batch: 3, features: 7, outputs: 10 },
+  ] as const;
+  for (const t of liveCases) {
+    it(`liveProduct ${JSON.stringify(t)}`, () => {
+      const { batch, features, outputs } = t;
+      const rows = t.layout === "rows";
+      const at = (n: number, k: number): number => (rows ? n * features + k : k * batch + n);
+      const x = Float32Array.from(randomArray(new Random(5), batch * features));
+      for (let n = 0; n < batch; n++) for (const k of [1, 4, 5]) x[at(n, k)] = k === 4 && n === 0 ? -0 : 0;
+      const r = proj(batch * outputs);
+      const rAt = (n: number, j: number): number => (rows ? r[n * outputs + j] : r[j * batch + n]);
+      checkOp(
+        {
+          name: "liveProduct",
+          shapes: [[features, outputs]],
+          forward: ([w]) =>
+            sum(
+              mul(
+                liveProduct(tensor(x, rows ? [batch, features] : [features, batch]), w, t.layout),
+                tensor(Float32Array.from(r), rows ? [batch, outputs] : [outputs, batch]),
+              ),
+            ),
+          reference: ([w]) => {
+            let s = 0;
+            for (let n = 0; n < batch; n++)
+              for (let j = 0; j < outputs; j++) {
+                let c = 0;
+                for (let k = 0; k < features; k++) c += x[at(n, k)] * w[k * outputs + j];
+                s += c * rAt(n, j);
+              }
+            return s;
+          },
+          // dW[k][j] = Σ_n x[n][k] · R[n][j]
+          formula: () => {
+            const dw = new Float64Array(features * outputs);
+            for (let k = 0; k < features; k++) for (let j = 0; j < outputs; j++) for (let n = 0; n < batch; n++) dw[k * outputs + j] += x[at(n, k)] * rAt(n, j);
+            return [dw];
+          },
+        },
+        rng,
+      );
+    });
+  }
+
   it("flatten (channel-major images to feature-major vectors)", () => {
     const [c, n, plane] = [3, 4, 5];
     const r = proj(c * n * plane);
@@ -632,6 +681,38 @@ describe("autograd behaviour", () => {
         expect(maxRelError(t.grad!.view(), numeric)).toBeLessThan(1e-4);
       });
     });
+  });
+
+  it("liveProduct gives matmul's bits: outputs and weight gradients, both layouts, a depth block with no live feature, no live feature at all, and accumulation", () => {
+    const bitsOf = (a: Float32Array): number[] => Array.from(new Uint32Array(a.slice().buffer));
+    // 600 features: the GEMM's depth blocks of 256 end at 256 and 512, and features 256..511 are all zero
+    const [batch, features, outputs] = [7, 600, 13];
+    for (const layout of ["rows", "features"] as const) {
+      const rows = layout === "rows";
+      for (const zeroed of [(k: number) => (k >= 256 && k < 512) || k % 7 === 0, () => true]) {
+        const rng = new Random(21);
+        const x = Float32Array.from(randomArray(rng, batch * features));
+        for (let n = 0; n < batch; n++) for (let k = 0; k < features; k++) if (zeroed(k)) x[rows ? n * features + k : k * batch + n] = n === 2 ? -0 : 0;
+        const w = Float32Array.from(randomArray(rng, features * outputs));
+        const g = Float32Array.from(randomArray(rng, batch * outputs));
+        const run = (product: (x: Tensor, w: Tensor) => Tensor) =>
+          tidy(() => {
+            const wt = tensor(w, [features, outputs], { requiresGrad: true });
+            const xt = tensor(x, rows ? [batch, features] : [features, batch]);
+            const out: number[][] = [];
+            for (let pass = 0; pass < 2; pass++) {
+              // the second pass adds onto the first's gradient
+              const y = product(xt, wt);
+              sum(mul(y, tensor(g, y.shape))).backward();
+              out.push(bitsOf(y.view()), bitsOf(wt.grad!.view()));
+            }
+            return out;
+          });
+        const live = run((xt, wt) => liveProduct(xt, wt, layout));
+        const full = run((xt, wt) => (rows ? matmul(xt, wt) : matmul(wt, xt, { transposeA: true })));
+        expect(live).toEqual(full);
+      }
+    }
   });
 
   it("noGrad records no graph", () => {

@@ -53,6 +53,25 @@ describe("kernel threads over shared memory", () => {
     }
   });
 
+  it("split GEMM over live depths gives the same bits as one thread, with A plain and transposed", () => {
+    const e = engine();
+    const rng = new Random(32);
+    const [m, n, k] = [60, 300, 784];
+    const live = Int32Array.from({ length: k }, (_, i) => i).filter((i) => i % 3 !== 0 && (i < 300 || i > 560));
+    for (const ta of [0, 1]) {
+      tidy(() => {
+        const a = tensor(randomArray(rng, m * k)),
+          b = tensor(randomArray(rng, k * n));
+        const list = tensor(new Float32Array(live.buffer.slice(0)));
+        const one = tensor(new Float32Array(m * n)),
+          two = tensor(new Float32Array(m * n));
+        e.kernels.sgemmLive(ta, m, n, k, a.ptr, b.ptr, one.ptr, 0, e.gemmWork, 0, n, list.ptr, live.length);
+        e.gemmLive(ta, m, n, k, a.ptr, b.ptr, two.ptr, 0, list.ptr, live.length);
+        expect(bits(two.view())).toEqual(bits(one.view()));
+      });
+    }
+  });
+
   it("split sparse kernels give the same bits as one thread", () => {
     const e = engine();
     const rng = new Random(32);

@@ -121,13 +121,23 @@ export class Engine {
     return new Uint8Array(this.memory.buffer, offset, length);
   }
 
+  /** Whether gemm runs this product as dot products of rows (sgemmDot) rather than packed panels. */
+  takesDotProducts(transA: number, transB: number, m: number, n: number, k: number): boolean {
+    return !transA && transB !== 0 && m * n <= DOT_OUTPUTS && k >= DOT_DEPTH;
+  }
+
   /** C = op(A)·op(B) (or += when accumulating), split by columns across the threads. */
   gemm(transA: number, transB: number, m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number): void {
-    if (!transA && transB && m * n <= DOT_OUTPUTS && k >= DOT_DEPTH) {
+    if (this.takesDotProducts(transA, transB, m, n, k)) {
       // a small output summed over a long depth (a convolution's weight gradient): dot products, no packing
       this.parallel("sgemmDot", n, 4, 2 * m * n * k, (n0, n1) => [m, n, k, a, b, c, accumulate, n0, n1]);
       return;
     }
+    this.packedGemm(transA, transB, m, n, k, a, b, c, accumulate);
+  }
+
+  /** gemm on packed panels whatever its shape (the path every product that is not dot products takes). */
+  packedGemm(transA: number, transB: number, m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number): void {
     const parts = this.pool ? Math.min(this.threads, Math.floor(n / 8)) : 1;
     if (parts < 2 || 2 * m * n * k < PARALLEL_FLOPS) {
       this.kernels.sgemm(transA, transB, m, n, k, a, b, c, accumulate, this.gemmWork);
@@ -137,6 +147,22 @@ export class Engine {
     this.pool!.run(
       "sgemmColumns",
       bounds.map(([n0, n1], t) => [transA, transB, m, n, k, a, b, c, accumulate, this.threadGemmWork[t], n0, n1]),
+    );
+  }
+
+  /**
+   * C = op(A)·B over the `liveCount` depths listed at `live` (sgemmLive: the same bits as the full
+   * product when the other depths' terms are zero), split by columns across the threads.
+   */
+  gemmLive(transA: number, m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number, live: number, liveCount: number): void {
+    const parts = this.pool ? Math.min(this.threads, Math.floor(n / 8)) : 1;
+    if (parts < 2 || 2 * m * n * liveCount < PARALLEL_FLOPS) {
+      this.kernels.sgemmLive(transA, m, n, k, a, b, c, accumulate, this.gemmWork, 0, n, live, liveCount);
+      return;
+    }
+    this.pool!.run(
+      "sgemmLive",
+      splitAligned(n, parts, 8).map(([n0, n1], t) => [transA, m, n, k, a, b, c, accumulate, this.threadGemmWork[t], n0, n1, live, liveCount]),
     );
   }
 

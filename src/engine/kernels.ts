@@ -23,6 +23,39 @@ export interface KernelExports {
     n0: number,
     n1: number,
   ): void;
+  sgemmLive(
+    transA: number,
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    b: number,
+    c: number,
+    accumulate: number,
+    work: number,
+    n0: number,
+    n1: number,
+    live: number,
+    liveCount: number,
+  ): void;
+  liveFeatures(x: number, features: number, batch: number, rowsLayout: number, live: number): number;
+  gatherFeatures(x: number, features: number, batch: number, rowsLayout: number, live: number, count: number, out: number): void;
+  scatterRows(rows: number, into: number, features: number, cols: number, live: number, count: number, accumulate: number): void;
+  liveEntries(
+    offsets: number,
+    indices: number,
+    inputRows: number,
+    outputs: number,
+    inputs: number,
+    live: number,
+    count: number,
+    flags: number,
+    liveOffsets: number,
+    liveRows: number,
+    livePositions: number,
+  ): number;
+  takeAt(values: number, positions: number, out: number, count: number): void;
+  putAt(values: number, positions: number, into: number, count: number): void;
   sgemmDot(m: number, n: number, k: number, a: number, b: number, c: number, accumulate: number, n0: number, n1: number): void;
   add(a: number, b: number, out: number, n: number): void;
   axpy(alpha: number, src: number, dst: number, n: number): void;

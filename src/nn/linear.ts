@@ -2,6 +2,7 @@
 // plain A·B product and the two backward products are Aᵀ·B and A·Bᵀ. Feature-major, it is
 // Wᵀ·xT (dense) or the sparse kernels, plus a bias per row.
 
+import { liveProduct } from "../autograd/live-product.js";
 import { add, addPerRow, matmul } from "../autograd/ops.js";
 import { Tensor } from "../autograd/tensor.js";
 import type { Random } from "../random.js";
@@ -46,9 +47,15 @@ export class Linear implements Layer {
   }
 
   forward(x: Tensor, run: RunContext): Tensor {
-    if (run.layout === "rows") return add(matmul(x, this.weight.value), this.bias.value);
+    // an input that needs no gradient is data: its features that are zero across the batch are left out
+    const product = (): Tensor =>
+      x.requiresGrad
+        ? run.layout === "rows"
+          ? matmul(x, this.weight.value)
+          : matmul(this.weight.value, x, { transposeA: true })
+        : liveProduct(x, this.weight.value, run.layout);
+    if (run.layout === "rows") return add(product(), this.bias.value);
     const sparse = run.sparse(this.weight);
-    const h = sparse ? sparse.apply(x) : matmul(this.weight.value, x, { transposeA: true });
-    return addPerRow(h, this.bias.value);
+    return addPerRow(sparse ? sparse.apply(x) : product(), this.bias.value);
   }
 }
