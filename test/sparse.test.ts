@@ -87,6 +87,41 @@ describe("sparse kernels against a float64 reference", () => {
   }
 });
 
+describe("data inputs: entries whose feature is zero across the batch are left out", () => {
+  for (const [inputs, outputs, density, batch] of [
+    [784, 30, 0.05, 60],
+    [300, 7, 0.8, 61],
+    [40, 9, 0.5, 3],
+  ] as const) {
+    it(`${inputs}→${outputs} at density ${density}, batch ${batch}: the same bits as with every entry`, () => {
+      const bitsOf = (a: Float32Array): number[] => Array.from(new Uint32Array(a.slice().buffer));
+      const rng = new Random(inputs + batch);
+      const maskValues = Float32Array.from({ length: inputs * outputs }, () => (rng.uniform() < density ? 1 : 0));
+      const wValues = randomArray(rng, inputs * outputs).map((v, i) => v * maskValues[i]);
+      // a third of the features zero in every example (one example's −0), as MNIST's border is
+      const x = Float32Array.from(randomArray(rng, inputs * batch));
+      for (let i = 0; i < inputs; i++) if (i % 3 === 1 || i < inputs / 8) for (let b = 0; b < batch; b++) x[i * batch + b] = b === 1 ? -0 : 0;
+      const r = Float32Array.from(randomArray(rng, outputs * batch));
+      const run = (asData: boolean) =>
+        tidy(() => {
+          const param = new Parameter("w", tensor(wValues, [inputs, outputs]), true, [inputs, outputs], linearProduct(inputs, outputs));
+          param.ensureMask().set(maskValues);
+          const sw = new SparseWeights(param);
+          // an input that needs a gradient takes every entry
+          const xT = tensor(x, [inputs, batch], { requiresGrad: !asData });
+          const out: number[][] = [];
+          for (let pass = 0; pass < 2; pass++) {
+            const y = sw.apply(xT);
+            sum(mul(y, tensor(r, [outputs, batch]))).backward();
+            out.push(bitsOf(y.view()), bitsOf(sw.values.grad!.view()));
+          }
+          return out;
+        });
+      expect(run(true)).toEqual(run(false));
+    });
+  }
+});
+
 describe("the sparse path matches the dense-masked path", () => {
   it("same logits, loss and gradients on a pruned MLP", () => {
     const model = new Model(mlpSpec(50, [40, 20], 10), 4);

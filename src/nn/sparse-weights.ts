@@ -2,6 +2,7 @@
 // product costs in proportion to the weights that remain. Any layer's weight works that declares
 // how it enters its product (Parameter.product): a linear layer's, or a convolution's kernel. `values` is what the optimizer
 // trains; `scatter()` writes it back into the dense parameter.
+import { LIVE_SHARE_WORTH_SKIPPING } from "../autograd/live-product.js";
 import { fromOp, Tensor } from "../autograd/tensor.js";
 import { engine } from "../engine/engine.js";
 import type { Parameter } from "./parameter.js";
@@ -90,6 +91,10 @@ export class SparseWeights {
       throw new Error(`sparse ${this.source.name}: input must be feature-major [${this.inputs}, batch], got [${xT.shape.join(", ")}]`);
     }
     const batch = xT.shape[1];
+    if (!xT.requiresGrad) {
+      const live = this.applyToData(xT, batch);
+      if (live) return live;
+    }
     const e = engine();
     const work = 2 * this.nonzeros * batch;
     const out = new Tensor([this.outputs, batch], false, `sparse ${this.source.name}`);
@@ -133,6 +138,73 @@ export class SparseWeights {
           batch,
         ]);
       }
+    });
+  }
+
+  /**
+   * apply() for data (an input that needs no gradient): only the entries whose input feature is
+   * nonzero somewhere in the batch take part, in the same order, so the sums and the weight
+   * gradient keep their bits (assembly/live-features.ts). Null when nearly every feature is live.
+   */
+  private applyToData(xT: Tensor, batch: number): Tensor | null {
+    const e = engine();
+    const live = new Tensor([this.inputs], false, "live features"); // int32 bits, freed with the step
+    const count = e.kernels.liveFeatures(xT.ptr, this.inputs, batch, 0, live.ptr);
+    if (count > LIVE_SHARE_WORTH_SKIPPING * this.inputs) {
+      live.dispose();
+      return null;
+    }
+    const { inputRows } = this.rowOffsets(batch);
+    const flags = new Tensor([this.inputs], false, "live flags");
+    const offsets = new Tensor([this.outputs + 1], false, "live offsets");
+    const rows = new Tensor([Math.max(1, this.nonzeros)], false, "live rows");
+    const positions = new Tensor([Math.max(1, this.nonzeros)], false, "live positions");
+    const entries = e.kernels.liveEntries(
+      this.offsets,
+      this.indices,
+      inputRows,
+      this.outputs,
+      this.inputs,
+      live.ptr,
+      count,
+      flags.ptr,
+      offsets.ptr,
+      rows.ptr,
+      positions.ptr,
+    );
+    flags.dispose();
+    const work = 2 * entries * batch;
+    const out = new Tensor([this.outputs, batch], false, `sparse ${this.source.name}`);
+    // the gather by output with values read through positions: sparseForward over the live entries
+    e.parallel("sparseBackwardInput", this.outputs, 1, work, (j0, j1) => [
+      offsets.ptr + 4 * j0,
+      rows.ptr,
+      positions.ptr,
+      this.values.ptr,
+      j1 - j0,
+      xT.ptr,
+      out.ptr + 4 * j0 * batch,
+      batch,
+      0,
+    ]);
+    return fromOp(out, [xT, this.values], () => {
+      if (!this.values.requiresGrad || entries === 0) return;
+      const g = out.gradBuffer().ptr;
+      const dw = this.values.gradBuffer().ptr;
+      // the live entries' gradients, compact, go through the kernel's very additions and back
+      const compact = new Tensor([entries], false, "live weight gradient");
+      e.kernels.takeAt(dw, positions.ptr, compact.ptr, entries);
+      e.parallel("sparseBackwardWeights", this.outputs, 1, work, (j0, j1) => [
+        offsets.ptr + 4 * j0,
+        rows.ptr,
+        compact.ptr,
+        j1 - j0,
+        xT.ptr,
+        g + 4 * j0 * batch,
+        batch,
+      ]);
+      e.kernels.putAt(compact.ptr, positions.ptr, dw, entries);
+      compact.dispose();
     });
   }
 
