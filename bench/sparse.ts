@@ -10,7 +10,7 @@ import { defaultMnistDir } from "../src/node/mnist-files.js";
 import { loadSplits } from "../src/node/splits.js";
 import { sparseRuleFor, withRecordedCrossovers } from "../src/train/crossover.js";
 import { chooseModes, type SparseMode } from "../src/train/plan.js";
-import { PAPER_TRAINING, type Splits, type TrainConfig, train } from "../src/train/train.js";
+import { PAPER_TRAINING, type Splits, type TrainConfig, train, withLiveInputShare } from "../src/train/train.js";
 import { printTable, runTicket } from "./harness.js";
 import { pytorchAvailable, runPytorch } from "./peers/pytorch.js";
 
@@ -53,18 +53,19 @@ function prunedModel(rounds: number, fraction?: number): Model {
 
 /** The chooser's rule, measured once in this process (not read from a cache) for LeNet-300-100's shapes at batch 60 with Adam. */
 let measured: { rule: Pick<TrainConfig, "crossover" | "rowMajorCrossover">; seconds: number } | undefined;
-function chooserRule(): { rule: Pick<TrainConfig, "crossover" | "rowMajorCrossover">; seconds: number } {
+function chooserRule(splits: Splits): { rule: Pick<TrainConfig, "crossover" | "rowMajorCrossover">; seconds: number } {
   if (!measured) {
     const t0 = performance.now();
-    const { crossover, rowMajorCrossover } = withRecordedCrossovers(LENET_300_100, PAPER_TRAINING);
+    // on batches like the real data's (their zero features are left out of the first layer), as find measures them
+    const { crossover, rowMajorCrossover } = withRecordedCrossovers(LENET_300_100, withLiveInputShare(PAPER_TRAINING, splits));
     measured = { rule: { crossover, rowMajorCrossover }, seconds: (performance.now() - t0) / 1000 };
   }
   return measured;
 }
 
 /** The layers' paths (D = dense, S = sparse) that `sparse` gives a model as `prunedModel(rounds, fraction)` prunes it. */
-function layerModes(model: Model, sparse: SparseMode): string {
-  const config = { ...PAPER_TRAINING, sparse, ...chooserRule().rule };
+function layerModes(model: Model, sparse: SparseMode, splits: Splits): string {
+  const config = { ...PAPER_TRAINING, sparse, ...chooserRule(splits).rule };
   return chooseModes(model, sparse, sparseRuleFor(model, config))
     .map((m) => (m === "sparse" ? "S" : "D"))
     .join("");
@@ -79,8 +80,8 @@ function stepsPerSecond(
 ): { sps: number; modes: string; remaining: number } {
   const model = prunedModel(rounds, fraction);
   const remaining = density(model.prunable()).remaining;
-  const modes = layerModes(model, sparse);
-  const config = { ...PAPER_TRAINING, testCurve: false, sparse, ...chooserRule().rule };
+  const modes = layerModes(model, sparse, splits);
+  const config = { ...PAPER_TRAINING, testCurve: false, sparse, ...chooserRule(splits).rule };
   // warm up the compiled code paths, then time a real stretch
   train(model, splits, { ...config, iterations: 100, evalEvery: 100 });
   const result = train(model, splits, { ...config, iterations, evalEvery: iterations });
@@ -104,7 +105,7 @@ const REPEATS = 3;
 function crossoverSweep(splits: Splits, iterations: number) {
   const sweep = SWEEP_FRACTIONS.map((fraction) => {
     const model = prunedModel(0, fraction);
-    const picks = layerModes(model, "auto");
+    const picks = layerModes(model, "auto", splits);
     model.dispose();
     const mixed = !/^(D+|S+)$/.test(picks);
     const modes: SparseMode[] = mixed ? ["never", "always", "auto"] : ["never", "always"];
@@ -132,7 +133,7 @@ function crossoverSweep(splits: Splits, iterations: number) {
     }
   }
   if (at === null) at = sweep[0].sparseOverDense >= 1 ? sweep[0].fraction : null;
-  const { rule, seconds } = chooserRule();
+  const { rule, seconds } = chooserRule(splits);
   return {
     iterations,
     repeats: REPEATS,

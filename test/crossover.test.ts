@@ -6,6 +6,8 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { UNIT_SCALING } from "../src/data/batches.js";
+import { liveInputShare } from "../src/data/live-share.js";
 import { ready } from "../src/engine/engine.js";
 import { magnitudePrune, pruneToFraction } from "../src/lottery/masks.js";
 import { Model } from "../src/nn/model.js";
@@ -23,8 +25,8 @@ import {
 } from "../src/train/crossover.js";
 import { crossoverFromCosts, type LayoutCosts, measureLayoutCosts, measurePathCosts, type PathCosts } from "../src/train/path-costs.js";
 import { chooseModes } from "../src/train/plan.js";
-import { PAPER_TRAINING } from "../src/train/train.js";
-import { runTicket } from "./helpers.js";
+import { PAPER_TRAINING, withLiveInputShare } from "../src/train/train.js";
+import { mnistSplits, runTicket } from "./helpers.js";
 import { ticketAsync } from "./trust-helpers.js";
 
 beforeAll(async () => {
@@ -107,6 +109,7 @@ describe("the crossover of a product", () => {
       input: { kind: "vector", features: 64 },
       batch: 8,
       inputGradient: false,
+      liveShare: 1,
       optimizer: "adam",
     });
     expect(steps.get("fc2.weight")).toMatchObject({ layer: { type: "linear", outputs: 10 }, input: { kind: "vector", features: 32 }, inputGradient: true });
@@ -119,9 +122,27 @@ describe("the crossover of a product", () => {
       const crossover = crossoverFromCosts(costs);
       expect(crossover >= 0 && crossover <= 1).toBe(true);
     }
-    const layouts = measureLayoutCosts(spec, 8, "sgd", 1);
+    const layouts = measureLayoutCosts(spec, 8, "sgd", 1, 1);
     for (const ms of [layouts.rowMajor, layouts.featureMajor]) expect(Number.isFinite(ms) && ms > 0).toBe(true);
     expect(() => measureLayoutCosts(conv, 8, "adam")).toThrow(/only runs feature-major/);
+  });
+
+  it("the first layer is measured on data with the training batches' share of live features, as it trains", () => {
+    const splits = mnistSplits({ train: 2000, validation: 100, test: 100 });
+    const share = liveInputShare(splits.train, 60, UNIT_SCALING);
+    // MNIST's border: about a third of the pixels are zero in every image of a batch of 60
+    expect(share).toBeGreaterThan(0.5);
+    expect(share).toBeLessThan(0.8);
+    // standardised pixels are nonzero everywhere
+    expect(liveInputShare(splits.train, 60, { scale: 1 / 80, shift: -0.4 })).toBe(1);
+    const steps = layerSteps(spec, 8, "adam", 0.63);
+    expect(steps.get("fc1.weight")!.liveShare).toBe(0.64); // rounded to 1/50, so nearby shares share a measurement
+    expect(steps.get("fc2.weight")!.liveShare).toBe(1);
+    expect(measurementKey(steps.get("fc1.weight")!)).not.toBe(measurementKey(layerSteps(spec, 8, "adam").get("fc1.weight")!));
+    const costs = measurePathCosts(steps.get("fc1.weight")!, 1);
+    for (const ms of [costs.dense, costs.sparseHalf, costs.sparseFull]) expect(Number.isFinite(ms) && ms > 0).toBe(true);
+    expect(withLiveInputShare({ ...PAPER_TRAINING }, splits).liveInputShare).toBeCloseTo(share, 10);
+    expect(withLiveInputShare({ ...PAPER_TRAINING, liveInputShare: 0.5 }, splits).liveInputShare).toBe(0.5);
   });
 
   it("a layer's name is no part of its measurement", () => {

@@ -23,6 +23,7 @@ import { upgradeSpec } from "../nn/registry.js";
 import { writeFileAtomic, writeJsonAtomic } from "../node/atomic-write.js";
 import { checkpointPath, loadSavedRun, parameterShapes, readCheckpoint } from "../node/checkpoint.js";
 import { LEGACY_CROSSOVER, withRecordedCrossovers } from "../train/crossover.js";
+import { withLiveInputShare } from "../train/train.js";
 import { addTrainingOptions, type CommonOptions, checkCrossoverNames, engineOptions, integer, modelChoice, number, trainConfig } from "./options.js";
 import { makeProgress } from "./progress.js";
 import { runtimeInfo } from "./runtime-info.js";
@@ -129,7 +130,7 @@ export function instabilityCommand(): Command {
       throw error instanceof UsageError ? error : new UsageError((error as Error).message);
     }
     // a ticket's copies train pruned: their crossovers are recorded (in instability.json) before they train
-    if (!o.resume && start.masks) saved.train = withRecordedCrossovers(saved.spec, saved.train);
+    if (!o.resume && start.masks) saved.train = withRecordedCrossovers(saved.spec, withLiveInputShare(saved.train, splits));
 
     const shapes = parameterShapes(saved.spec);
     const encode = (groups: Record<string, Weights | null | undefined>, metadata: Record<string, string>): Uint8Array => {
@@ -274,6 +275,8 @@ function fromTicket(o: InstabilityOptions, given: (key: string) => boolean): { s
       ? { crossover: fromFlags.crossover, rowMajorCrossover: undefined }
       : { crossover: saved.crossover ?? fromFlags.crossover, rowMajorCrossover: saved.rowMajorCrossover }),
     testCurve: Boolean(o.testCurve),
+    // measured again from the data, for this run's batch size
+    liveInputShare: undefined,
   };
   return {
     saved: {

@@ -7,7 +7,16 @@ import { describeModel, Model } from "../nn/model.js";
 import { Random } from "../random.js";
 import { withRecordedCrossovers } from "../train/crossover.js";
 import type { ProductMode } from "../train/plan.js";
-import { type EvalPoint, evaluationChunk, SplitEvaluators, type Splits, type TrainResult, train, validateTrainConfig } from "../train/train.js";
+import {
+  type EvalPoint,
+  evaluationChunk,
+  SplitEvaluators,
+  type Splits,
+  type TrainResult,
+  train,
+  validateTrainConfig,
+  withLiveInputShare,
+} from "../train/train.js";
 import { type Arm, type LotteryConfig, validateLotteryConfig } from "./config.js";
 import { density, magnitudePrune, pruneToFraction, randomMask, weightsToPrune } from "./masks.js";
 
@@ -216,7 +225,7 @@ export async function findTicket(
   validateTrainConfig(config.train, splits);
   const planned = plannedRounds(config);
   // the crossovers are fixed once for the whole search: every round, arm and resume chooses by the same ones
-  if (planned > 0) config = { ...config, train: withRecordedCrossovers(config.spec, config.train) };
+  if (planned > 0) config = { ...config, train: withRecordedCrossovers(config.spec, withLiveInputShare(config.train, splits)) };
   const model = new Model(config.spec, config.seed);
   const evaluators = new SplitEvaluators(splits, evaluationChunk(config.spec, config.train.batchSize));
   const controlRunner = runner ?? new InProcessControls(splits, config, evaluators);

@@ -138,6 +138,7 @@ export function validateSavedState(json: unknown, file: string): SavedState {
   };
   rule("crossover");
   rule("rowMajorCrossover");
+  if (train.liveInputShare !== undefined) f.number(train.liveInputShare, "config.train.liveInputShare", closedFraction, "a fraction in [0, 1]");
   if (train.crossover === undefined && train.rowMajorCrossover !== undefined)
     f.fail("config.train.rowMajorCrossover", "is given without config.train.crossover");
   // saved before crossovers were measured: the rule that run used

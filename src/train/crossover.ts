@@ -28,6 +28,8 @@ export interface CrossoverInputs {
   rowMajorCrossover?: CrossoverSetting;
   batchSize: number;
   optimizer: "adam" | "sgd";
+  /** The share of a batch's input features that are nonzero somewhere in it (liveInputShare); 1 when absent. */
+  liveInputShare?: number;
 }
 
 /** Milliseconds per step by alternative, as a store keeps them. */
@@ -49,7 +51,7 @@ export class CrossoverCalibration {
     private readonly store: CrossoverStore | null = null,
     private readonly measure: {
       path?: (step: LayerStep) => PathCosts;
-      layouts?: (spec: ModelSpec, batch: number, optimizer: "adam" | "sgd") => LayoutCosts;
+      layouts?: (spec: ModelSpec, batch: number, optimizer: "adam" | "sgd", liveShare: number) => LayoutCosts;
     } = {},
   ) {}
 
@@ -57,9 +59,10 @@ export class CrossoverCalibration {
     return this.timings(measurementKey(step), ["dense", "sparseHalf", "sparseFull"], () => (this.measure.path ?? measurePathCosts)(step)) as PathCosts;
   }
 
-  layoutCosts(spec: ModelSpec, batch: number, optimizer: "adam" | "sgd"): LayoutCosts {
-    const key = `${engineKey()} layouts of ${JSON.stringify(spec)} batch=${batch} ${optimizer}`;
-    return this.timings(key, ["rowMajor", "featureMajor"], () => (this.measure.layouts ?? measureLayoutCosts)(spec, batch, optimizer)) as LayoutCosts;
+  layoutCosts(spec: ModelSpec, batch: number, optimizer: "adam" | "sgd", liveShare = 1): LayoutCosts {
+    const live = Math.round(liveShare * 50) / 50;
+    const key = `${engineKey()} layouts of ${JSON.stringify(spec)} batch=${batch} live=${live.toFixed(2)} ${optimizer}`;
+    return this.timings(key, ["rowMajor", "featureMajor"], () => (this.measure.layouts ?? measureLayoutCosts)(spec, batch, optimizer, live)) as LayoutCosts;
   }
 
   crossover(step: LayerStep): number {
@@ -100,17 +103,25 @@ export function measurementKey(step: LayerStep): string {
     `input=${JSON.stringify(step.input)}`,
     `batch=${step.batch}`,
     step.inputGradient ? "input-gradient" : "no-input-gradient",
+    `live=${step.liveShare.toFixed(2)}`,
     step.optimizer,
   ].join(" ");
 }
 
-/** The layer step of each prunable weight of `spec` with batches of `batch`, by parameter name. */
-export function layerSteps(spec: ModelSpec, batch: number, optimizer: "adam" | "sgd"): Map<string, LayerStep> {
+/**
+ * The layer step of each prunable weight of `spec` with batches of `batch`, by parameter name;
+ * the first weighted layer takes the data, of which `liveShare` of the features are live.
+ */
+export function layerSteps(spec: ModelSpec, batch: number, optimizer: "adam" | "sgd", liveShare = 1): Map<string, LayerStep> {
   const steps = new Map<string, LayerStep>();
   let first = true;
   describeModel(spec).layers.forEach((described, i) => {
     for (const p of described.parameters) {
-      if (p.prunable && p.product) steps.set(p.name, { layer: spec.layers[i], input: described.input, batch, inputGradient: !first, optimizer });
+      if (p.prunable && p.product) {
+        // shares are rounded so that nearby ones share a measurement
+        const live = first ? Math.round(liveShare * 50) / 50 : 1;
+        steps.set(p.name, { layer: spec.layers[i], input: described.input, batch, inputGradient: !first, liveShare: live, optimizer });
+      }
     }
     if (described.parameters.some((p) => p.product)) first = false;
   });
@@ -125,7 +136,7 @@ export function layerSteps(spec: ModelSpec, batch: number, optimizer: "adam" | "
 export function sparseRuleOf(spec: ModelSpec, config: CrossoverInputs, names: readonly string[], using = calibration): SparseRule {
   const fixed = (setting: CrossoverSetting | undefined, name: string): number | undefined => (typeof setting === "number" ? setting : setting?.[name]);
   const needed = names.filter((n) => fixed(config.crossover, n) === undefined);
-  const steps = needed.length ? layerSteps(spec, config.batchSize, config.optimizer) : new Map<string, LayerStep>();
+  const steps = needed.length ? layerSteps(spec, config.batchSize, config.optimizer, config.liveInputShare) : new Map<string, LayerStep>();
   const costs = new Map(
     needed.map((n) => {
       const step = steps.get(n);
@@ -140,7 +151,7 @@ export function sparseRuleOf(spec: ModelSpec, config: CrossoverInputs, names: re
   }
   // crossovers given are the whole rule; a model that runs only feature-major has no move to pay for
   if (config.crossover !== undefined || !describeModel(spec).vectorOnly || names.length === 0) return { crossover };
-  const layouts = using.layoutCosts(spec, config.batchSize, config.optimizer);
+  const layouts = using.layoutCosts(spec, config.batchSize, config.optimizer, config.liveInputShare);
   const move = Math.max(0, layouts.featureMajor - layouts.rowMajor);
   return { crossover, rowMajorCrossover: Object.fromEntries(names.map((n) => [n, crossoverFromCosts(costs.get(n)!, move)])) };
 }

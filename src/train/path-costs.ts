@@ -27,6 +27,8 @@ export interface LayerStep {
   batch: number;
   /** Whether its input needs a gradient (the first weighted layer's input is the data, which does not). */
   inputGradient: boolean;
+  /** The share of its input's features that are nonzero in a batch (1 but for data: see liveInputShare); the rest are left out of its products. */
+  liveShare: number;
   optimizer: "adam" | "sgd";
 }
 
@@ -76,11 +78,14 @@ export function measurePathCosts(step: LayerStep, budgetMs = 100): PathCosts {
  * synthetic batch. The two differ by a few percent, less than the machine's slow stretches, so
  * the difference is the median of the two samples of each round (taken back to back).
  */
-export function measureLayoutCosts(spec: ModelSpec, batch: number, optimizer: "adam" | "sgd", budgetMs = 300): LayoutCosts {
+export function measureLayoutCosts(spec: ModelSpec, batch: number, optimizer: "adam" | "sgd", liveShare = 1, budgetMs = 300): LayoutCosts {
   const model = new Model(spec, 0);
   try {
     if (!model.vectorOnly) throw new Error("layout costs: a model with image layers only runs feature-major");
-    const samples = timeInterleaved([modelStep(model, batch, optimizer, "rows"), modelStep(model, batch, optimizer, "features")], budgetMs);
+    const samples = timeInterleaved(
+      [modelStep(model, batch, optimizer, "rows", liveShare), modelStep(model, batch, optimizer, "features", liveShare)],
+      budgetMs,
+    );
     const rowMajor = Math.min(...samples[0]);
     const differences = samples[0].map((rows, r) => samples[1][r] - rows).sort((a, b) => a - b);
     return { rowMajor, featureMajor: rowMajor + differences[Math.floor(differences.length / 2)] };
@@ -149,6 +154,7 @@ function stepOnPath(step: LayerStep, density: number | null): Timed {
   weight.applyMask();
   const x = new Tensor(image ? [input[0], step.batch * input[1] * input[2]] : [input[0], step.batch], step.inputGradient, "calibration input", false);
   fillPattern(x, 2);
+  if (!image && step.liveShare < 1) zeroFeatures(x, step.liveShare);
   const sparse = density === null ? null : new SparseWeights(weight);
   const trained = model.parameters().map((p) => (p === weight && sparse ? new Parameter("calibration weight (sparse)", sparse.values, false) : p));
   const optimizer = makeOptimizer(trained, step.optimizer);
@@ -170,10 +176,11 @@ function stepOnPath(step: LayerStep, density: number | null): Timed {
 }
 
 /** One all-dense training step of `model` on a synthetic batch laid out as `layout` (its weights change: it is a scratch model). */
-function modelStep(model: Model, batch: number, kind: "adam" | "sgd", layout: Layout): Timed {
+function modelStep(model: Model, batch: number, kind: "adam" | "sgd", layout: Layout, liveShare: number): Timed {
   const size = sizeOf(model.description.layers[0].input);
   const x = new Tensor(layout === "rows" ? [batch, size] : [size, batch], false, "calibration batch", false);
   fillPattern(x, 4);
+  if (liveShare < 1) zeroFeatures(x, liveShare, layout);
   const labels = Array.from({ length: batch }, (_, i) => i % model.description.classes);
   const optimizer = makeOptimizer(model.parameters(), kind);
   return {
@@ -187,6 +194,17 @@ function modelStep(model: Model, batch: number, kind: "adam" | "sgd", layout: La
       x.dispose();
     },
   };
+}
+
+/** Zeroes the features of a batch ([features, batch], or [batch, features] row-major) whose hash falls above `liveShare`: about that share stays live. */
+function zeroFeatures(x: Tensor, liveShare: number, layout: Layout = "features"): void {
+  const rows = layout === "rows";
+  const [features, batch] = rows ? [x.shape[1], x.shape[0]] : x.shape;
+  const v = x.view();
+  for (let k = 0; k < features; k++) {
+    if (hash(k, 3) / 2 ** 32 < liveShare) continue;
+    for (let n = 0; n < batch; n++) v[rows ? n * features + k : k * batch + n] = 0;
+  }
 }
 
 /** Values in [−0.5, 0.5) from a hash of the index: cheap for big tensors, and never subnormal. */

@@ -7,6 +7,7 @@ import { tidy } from "../autograd/scope.js";
 import type { Tensor } from "../autograd/tensor.js";
 import { BatchLoader, MinibatchStream, type PixelScaling, UNIT_SCALING } from "../data/batches.js";
 import type { Examples } from "../data/dataset.js";
+import { liveInputShare } from "../data/live-share.js";
 import { engine } from "../engine/engine.js";
 import { describeModel, type Model } from "../nn/model.js";
 import type { ModelSpec } from "../nn/model-spec.js";
@@ -37,6 +38,14 @@ export interface TrainConfig {
   crossover?: CrossoverSetting;
   /** Recorded with measured crossovers for a model that can run row-major (see SparseRule). */
   rowMajorCrossover?: CrossoverSetting;
+  /** The share of a batch's input features that are live (data/live-share.ts), for measuring crossovers; taken from the data when absent. */
+  liveInputShare?: number;
+}
+
+/** `config` with the live share of the training data's batches, unless it has one. */
+export function withLiveInputShare<T extends TrainConfig>(config: T, splits: Splits): T {
+  if (config.liveInputShare !== undefined) return config;
+  return { ...config, liveInputShare: liveInputShare(splits.train, config.batchSize, splits.scaling ?? UNIT_SCALING) };
 }
 
 export const PAPER_TRAINING: TrainConfig = {
@@ -141,6 +150,7 @@ export class SplitEvaluators {
 /** Trains `model` in place. Masks on its parameters are respected (pruned weights stay zero). */
 export function train(model: Model, splits: Splits, config: TrainConfig, hooks: TrainHooks = {}, evaluators?: SplitEvaluators): TrainResult {
   validateTrainConfig(config, splits);
+  config = withLiveInputShare(config, splits);
   const ownEvaluators = !evaluators;
   const evals = evaluators ?? new SplitEvaluators(splits, evaluationChunk(model.spec, config.batchSize));
   const plan = planExecution(model, config.sparse ?? "auto", sparseRuleFor(model, config));
