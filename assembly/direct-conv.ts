@@ -45,7 +45,7 @@ export function splatWeights(w: usize, out: usize, count: i32): void {
 @inline
 function forwardBlock(
   OB: i32, VW: i32, out: usize, outChannelBytes: usize, inRow: usize, inChannelBytes: usize, weights: usize, weightsPerOutputBytes: usize,
-  channels: i32, kh: i32, kw: i32, rowBytes: usize, bias: usize,
+  channels: i32, kh: i32, kw: i32, rowBytes: usize, bias: usize, in1: usize = 16, out1: usize = 16,
 ): void {
   let i0 = f32x4.splat(0), i1 = i0, i2 = i0, i3 = i0;
   if (bias) {
@@ -67,7 +67,7 @@ function forwardBlock(
       for (let j = 0; j < kw; j++) {
         const at = row + (<usize>j << 2);
         const x0 = v128.load(at);
-        const x1 = VW > 1 ? v128.load(at, 16) : x0;
+        const x1 = VW > 1 ? v128.load(at + in1) : x0;
         const x2 = VW > 2 ? v128.load(at, 32) : x0;
         const x3 = VW > 3 ? v128.load(at, 48) : x0;
         const k0 = v128.load(wt);
@@ -99,22 +99,22 @@ function forwardBlock(
     channelRow += inChannelBytes;
   }
   v128.store(out, a00);
-  if (VW > 1) v128.store(out, a01, 16);
+  if (VW > 1) v128.store(out + out1, a01);
   if (VW > 2) v128.store(out, a02, 32);
   if (VW > 3) v128.store(out, a03, 48);
   if (OB > 1) {
     v128.store(o1, a10);
-    if (VW > 1) v128.store(o1, a11, 16);
+    if (VW > 1) v128.store(o1 + out1, a11);
     if (VW > 2) v128.store(o1, a12, 32);
     if (VW > 3) v128.store(o1, a13, 48);
   }
   if (OB > 2) {
     v128.store(o2, a20);
-    if (VW > 1) v128.store(o2, a21, 16);
+    if (VW > 1) v128.store(o2 + out1, a21);
   }
   if (OB > 3) {
     v128.store(o3, a30);
-    if (VW > 1) v128.store(o3, a31, 16);
+    if (VW > 1) v128.store(o3 + out1, a31);
   }
 }
 
@@ -127,7 +127,7 @@ function forwardBlock(
 @inline
 function forwardRow(
   OB: i32, out: usize, outChannelBytes: usize, inRow: usize, inChannelBytes: usize, weights: usize, weightsPerOutputBytes: usize,
-  channels: i32, kh: i32, kw: i32, rowBytes: usize, outW: i32, bias: usize,
+  channels: i32, kh: i32, kw: i32, rowBytes: usize, outW: i32, bias: usize, leaveSingle: bool = false,
 ): void {
   const VW = OB == 1 ? 4 : 8 / OB;
   const vectors = outW >> 2;
@@ -141,7 +141,7 @@ function forwardRow(
   const d = <usize>s << 2;
   if (rest == 3) forwardBlock(OB, 3, out + d, outChannelBytes, inRow + d, inChannelBytes, weights, weightsPerOutputBytes, channels, kh, kw, rowBytes, bias);
   else if (rest == 2) forwardBlock(OB, 2, out + d, outChannelBytes, inRow + d, inChannelBytes, weights, weightsPerOutputBytes, channels, kh, kw, rowBytes, bias);
-  else if (rest == 1) forwardBlock(OB, 1, out + d, outChannelBytes, inRow + d, inChannelBytes, weights, weightsPerOutputBytes, channels, kh, kw, rowBytes, bias);
+  else if (rest == 1 && !leaveSingle) forwardBlock(OB, 1, out + d, outChannelBytes, inRow + d, inChannelBytes, weights, weightsPerOutputBytes, channels, kh, kw, rowBytes, bias);
   if (outW & 3) {
     const t = <usize>(outW - 4) << 2;
     forwardBlock(OB, 1, out + t, outChannelBytes, inRow + t, inChannelBytes, weights, weightsPerOutputBytes, channels, kh, kw, rowBytes, bias);
@@ -166,6 +166,8 @@ export function convForward(
   const outChannelBytes = (<usize>batch * outPlane) << 2;
   const weightsPerOutputBytes = <usize>(channels * kh * kw) << 4;
   const rowBytes = <usize>paddedW << 2;
+  // with four channels a block is two vectors: an odd count of whole vectors leaves one per row
+  const pairSingles = ((outW >> 2) & 1) == 1;
   for (let n = n0; n < n1; n++) {
     for (let o = 0; o < outputs; ) {
       const left = outputs - o;
@@ -175,6 +177,17 @@ export function convForward(
       for (let oy = 0; oy < outH; oy++) {
         const out = y + (((<usize>o * <usize>batch + n) * outPlane + <usize>(oy * outW)) << 2);
         const inRow = xp + ((<usize>n * inPlane + <usize>(oy * paddedW)) << 2);
+        if (ob == 4 && pairSingles && oy + 1 < outH) {
+          // two rows that each end in one whole vector past their blocks: those two vectors form one
+          // block of eight accumulators (alone, four would wait on the FMA latency)
+          forwardRow(4, out, outChannelBytes, inRow, inChannelBytes, w, weightsPerOutputBytes, channels, kh, kw, rowBytes, outW, b, true);
+          const nextOut = out + (<usize>outW << 2);
+          forwardRow(4, nextOut, outChannelBytes, inRow + rowBytes, inChannelBytes, w, weightsPerOutputBytes, channels, kh, kw, rowBytes, outW, b, true);
+          const last = <usize>(outW & ~7) << 2; // the single vector's column: after the blocks of two
+          forwardBlock(4, 2, out + last, outChannelBytes, inRow + last, inChannelBytes, w, weightsPerOutputBytes, channels, kh, kw, rowBytes, b, rowBytes, <usize>outW << 2);
+          oy++;
+          continue;
+        }
         if (ob == 4) forwardRow(4, out, outChannelBytes, inRow, inChannelBytes, w, weightsPerOutputBytes, channels, kh, kw, rowBytes, outW, b);
         else if (ob == 2) forwardRow(2, out, outChannelBytes, inRow, inChannelBytes, w, weightsPerOutputBytes, channels, kh, kw, rowBytes, outW, b);
         else forwardRow(1, out, outChannelBytes, inRow, inChannelBytes, w, weightsPerOutputBytes, channels, kh, kw, rowBytes, outW, b);

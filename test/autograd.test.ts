@@ -283,6 +283,8 @@ describe("every op: forward against float64, gradient against finite differences
     { c: 1, n: 1, h: 4, w: 4, o: 2, k: 1, stride: 1, padding: 0 },
     { c: 2, n: 2, h: 6, w: 6, o: 4, k: 3, stride: 1, padding: 2 },
     { c: 2, n: 1, h: 5, w: 19, o: 9, k: 5, stride: 1, padding: 1 },
+    // rows of three whole vectors, an odd number of rows: the single vectors of two rows pair up, the last row's runs alone
+    { c: 1, n: 2, h: 7, w: 12, o: 4, k: 3, stride: 1, padding: 1 },
   ];
   for (const t of directCases) {
     it(`conv2d, direct ${JSON.stringify(t)}`, () => {
