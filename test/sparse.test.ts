@@ -88,10 +88,11 @@ describe("sparse kernels against a float64 reference", () => {
 });
 
 describe("data inputs: entries whose feature is zero across the batch are left out", () => {
+  // enough weights per input feature for the skipping to run (LIVE_ENTRIES_PER_INPUT)
   for (const [inputs, outputs, density, batch] of [
-    [784, 30, 0.05, 60],
-    [300, 7, 0.8, 61],
-    [40, 9, 0.5, 3],
+    [784, 300, 0.1, 60],
+    [300, 64, 0.5, 61],
+    [40, 40, 0.7, 3],
   ] as const) {
     it(`${inputs}→${outputs} at density ${density}, batch ${batch}: the same bits as with every entry`, () => {
       const bitsOf = (a: Float32Array): number[] => Array.from(new Uint32Array(a.slice().buffer));
@@ -112,6 +113,7 @@ describe("data inputs: entries whose feature is zero across the batch are left o
           const out: number[][] = [];
           for (let pass = 0; pass < 2; pass++) {
             const y = sw.apply(xT);
+            expect(y.op.endsWith("(live inputs)")).toBe(asData);
             sum(mul(y, tensor(r, [outputs, batch]))).backward();
             out.push(bitsOf(y.view()), bitsOf(sw.values.grad!.view()));
           }
@@ -120,6 +122,23 @@ describe("data inputs: entries whose feature is zero across the batch are left o
       expect(run(true)).toEqual(run(false));
     });
   }
+
+  it("a layer with few weights per input feature takes every entry (finding the live ones would cost what they save)", () => {
+    tidy(() => {
+      const [inputs, outputs] = [100, 10];
+      const param = new Parameter(
+        "w",
+        tensor(randomArray(new Random(3), inputs * outputs), [inputs, outputs]),
+        true,
+        [inputs, outputs],
+        linearProduct(inputs, outputs),
+      );
+      param.ensureMask().set(Float32Array.from({ length: inputs * outputs }, (_, i) => (i % 2 ? 1 : 0)));
+      const sw = new SparseWeights(param);
+      const x = new Float32Array(inputs * 4).fill(1).fill(0, 0, 40);
+      expect(sw.apply(tensor(x, [inputs, 4])).op.endsWith("(live inputs)")).toBe(false);
+    });
+  });
 });
 
 describe("the sparse path matches the dense-masked path", () => {
