@@ -70,12 +70,7 @@ export function sgemmColumns(
               packB(b, N, jc + jr, pc, cols, kc, packedB + (<usize>(jr * kc) << 2)); // the edge strip, zero-padded
             }
           }
-          for (let ir = 0; ir < mc; ir += MR) {
-            const rows = min(MR, mc - ir);
-            const pa = packedA + (<usize>(ir * kc) << 2);
-            const cPtr = c + (<usize>((ic + ir) * N + jc + jr) << 2);
-            microKernel(pa, pb, bStride, kc, cPtr, N, rows, cols, acc, tile);
-          }
+          panelTiles(packedA, pb, bStride, kc, c + (<usize>(ic * N + jc + jr) << 2), N, mc, cols, acc, tile);
         }
       }
     }
@@ -120,12 +115,7 @@ export function sgemmLive(
         for (let jr = 0; jr < nc; jr += NR) {
           const cols = min(NR, nc - jr);
           const pb = packedB + (<usize>(jr * kc) << 2);
-          for (let ir = 0; ir < mc; ir += MR) {
-            const rows = min(MR, mc - ir);
-            const pa = packedA + (<usize>(ir * kc) << 2);
-            const cPtr = c + (<usize>((ic + ir) * N + jc + jr) << 2);
-            microKernel(pa, pb, NR << 2, kc, cPtr, N, rows, cols, acc, tile);
-          }
+          panelTiles(packedA, pb, NR << 2, kc, c + (<usize>(ic * N + jc + jr) << 2), N, mc, cols, acc, tile);
         }
       }
       first = last;
@@ -319,6 +309,17 @@ function packATransposed(a: usize, M: i32, ic: i32, pc: i32, mc: i32, kc: i32, d
         dst += 16;
       }
     }
+  }
+}
+
+// The micro-tiles down one B panel: every 4-row panel of the packed A block (mc rows) times it,
+// into C from `c` (the block's first row at this panel's first column).
+// @ts-ignore: decorator
+@inline
+function panelTiles(packedA: usize, pb: usize, bStride: usize, kc: i32, c: usize, ldc: i32, mc: i32, cols: i32, acc: bool, tile: usize): void {
+  for (let ir = 0; ir < mc; ir += MR) {
+    const pa = packedA + (<usize>(ir * kc) << 2);
+    microKernel(pa, pb, bStride, kc, c + (<usize>(ir * ldc) << 2), ldc, min(MR, mc - ir), cols, acc, tile);
   }
 }
 
