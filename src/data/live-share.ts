@@ -25,7 +25,9 @@ export function liveInputShare(examples: Examples, batchSize: number, scaling: P
     const end = Math.min(indices.length, (b + 1) * batchSize);
     for (let r = b * batchSize; r < end; r++) {
       data.pixels.copyRow(indices[r], row, 0);
-      for (let k = 0; k < features; k++) if (!zeroAt[Math.floor(k / plane)][row[k]]) live[k] = 1;
+      zeroAt.forEach((zero, c) => {
+        for (let k = c * plane; k < (c + 1) * plane; k++) if (!zero[row[k]]) live[k] = 1;
+      });
     }
     share += live.reduce((a, v) => a + v, 0) / features;
   }
