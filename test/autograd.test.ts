@@ -2,7 +2,11 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { channelsToFeatures, conv2d, im2col, maxPool2d, suitsDirectConvolution, type WindowGeometry, windowOutput } from "../src/autograd/image-ops.js";
 import { liveProduct } from "../src/autograd/live-product.js";
 import { addPerRow, transpose } from "../src/autograd/ops.js";
+import { sparseConv2d, suitsSparseConvolution } from "../src/autograd/sparse-conv2d.js";
 import { add, crossEntropy, engine, matmul, mean, mul, noGrad, ready, relu, scale, sum, type Tensor, tensor, tidy } from "../src/index.js";
+import { Parameter } from "../src/nn/parameter.js";
+import { SparseConvTaps } from "../src/nn/sparse-conv-lists.js";
+import { SparseWeights } from "../src/nn/sparse-weights.js";
 import { Random } from "../src/random.js";
 import { maxRelError, numericGradient, randomArray } from "./helpers.js";
 
@@ -292,6 +296,32 @@ describe("every op: forward against float64, gradient against finite differences
       checkConvolution("conv2d (direct)", t, (x, w, b) => conv2d(x, w, b, t.n, geometry(t)));
     });
   }
+  // the compact kernels with every tap kept (the values are then W itself, by output then input):
+  // blocks of several short rows, of 8 and 7 vectors, partial last vectors, and the 'full'
+  // correlation of the input gradient with and without padding
+  const sparseCases: ConvCase[] = [
+    ...directCases,
+    { c: 2, n: 1, h: 4, w: 37, o: 2, k: 3, stride: 1, padding: 1 },
+    { c: 1, n: 1, h: 3, w: 28, o: 2, k: 3, stride: 1, padding: 1 },
+    { c: 2, n: 3, h: 11, w: 8, o: 3, k: 3, stride: 1, padding: 0 },
+  ];
+  for (const t of sparseCases) {
+    it(`conv2d, compact sparse kernels, every tap kept ${JSON.stringify(t)}`, () => {
+      expect(suitsSparseConvolution(geometry(t))).toBe(true);
+      const made: SparseWeights[] = [];
+      checkConvolution("conv2d (sparse)", t, (x, w, b) => {
+        const rows = t.c * t.k * t.k;
+        const weight = new Parameter("w", w, true, [t.o, t.c, t.k, t.k], { inputs: rows, outputs: t.o, inputStride: 1, outputStride: rows });
+        weight.ensureMask();
+        const sparse = new SparseWeights(weight);
+        made.push(sparse);
+        const lists = sparse.derived("taps", () => new SparseConvTaps(sparse, geometry(t))).forBatch(t.n);
+        return sparseConv2d(x, w, b, t.o, t.n, geometry(t), lists);
+      });
+      for (const s of made) s.dispose();
+    });
+  }
+
   it("conv2d, direct: strides, rows narrower than a vector, wide padding and deep kernels are left to im2col", () => {
     const g = { channels: 1, height: 8, width: 8, kernelH: 3, kernelW: 3, stride: 1, padding: 1 };
     expect(suitsDirectConvolution(g)).toBe(true);

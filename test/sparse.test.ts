@@ -1,11 +1,14 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { mul, sum, transpose } from "../src/autograd/ops.js";
+import { conv2d, suitsDirectConvolution, type WindowGeometry, windowOutput } from "../src/autograd/image-ops.js";
+import { add, mul, sum, transpose } from "../src/autograd/ops.js";
+import { sparseConv2d } from "../src/autograd/sparse-conv2d.js";
 import { Tensor } from "../src/autograd/tensor.js";
 import { crossEntropy, ready, tensor, tidy } from "../src/index.js";
 import { magnitudePrune } from "../src/lottery/masks.js";
 import { Model } from "../src/nn/model.js";
 import { linearProduct, Parameter } from "../src/nn/parameter.js";
 import { mlpSpec } from "../src/nn/registry.js";
+import { SparseConvTaps } from "../src/nn/sparse-conv-lists.js";
 import { SparseWeights } from "../src/nn/sparse-weights.js";
 import { Random } from "../src/random.js";
 import { planExecution } from "../src/train/plan.js";
@@ -183,4 +186,71 @@ describe("the sparse path matches the dense-masked path", () => {
     sparse.grads.forEach((g, i) => expect(maxRelError(g, dense.grads[i])).toBeLessThan(1e-5));
     model.dispose();
   });
+});
+
+describe("a pruned convolution on the compact direct kernels", () => {
+  // LeNet-5's second layer, Conv-2's shape on fewer channels, odd sizes with a partial last vector
+  const cases = [
+    { c: 6, n: 3, h: 12, w: 12, o: 16, k: 5, padding: 0 },
+    { c: 4, n: 2, h: 28, w: 28, o: 6, k: 3, padding: 1 },
+    { c: 3, n: 2, h: 7, w: 13, o: 5, k: 3, padding: 1 },
+  ];
+  for (const t of cases) {
+    it(`the dense direct kernels' bits in the output and the kept weights' gradient, an input gradient that accumulates ${JSON.stringify(t)}`, () => {
+      const g: WindowGeometry = { channels: t.c, height: t.h, width: t.w, kernelH: t.k, kernelW: t.k, stride: 1, padding: t.padding };
+      expect(suitsDirectConvolution(g)).toBe(true);
+      const { outH, outW } = windowOutput(g);
+      const depth = t.c * t.k * t.k,
+        columns = t.n * outH * outW;
+      const rng = new Random(11);
+      // about a third kept, with one output and one input channel pruned away entirely
+      const mask = Array.from({ length: t.o * depth }, (_, i) =>
+        rng.uniform() < 0.35 && Math.floor(i / depth) !== 1 && Math.floor((i % depth) / (t.k * t.k)) !== 2 ? 1 : 0,
+      );
+      const w = randomArray(rng, t.o * depth).map((v, i) => v * mask[i]);
+      const x = randomArray(rng, t.c * t.n * t.h * t.w);
+      const b = randomArray(rng, t.o);
+      const r = tensor(randomArray(rng, t.o * columns), [t.o, columns]);
+      const weight = new Parameter("conv.weight", tensor(w, [t.o, depth], { requiresGrad: true }), true, [t.o, t.c, t.k, t.k], {
+        inputs: depth,
+        outputs: t.o,
+        inputStride: 1,
+        outputStride: depth,
+      });
+      weight.ensureMask().set(mask);
+      const sparse = new SparseWeights(weight);
+      const lists = sparse.derived("taps", () => new SparseConvTaps(sparse, g)).forBatch(t.n);
+      const run = (convolve: (xt: Tensor, bt: Tensor) => Tensor, weightGrad: () => Float32Array) =>
+        tidy(() => {
+          const xt = tensor(x, [t.c, t.n * t.h * t.w], { requiresGrad: true });
+          const bt = tensor(b, [t.o], { requiresGrad: true });
+          const y = convolve(xt, bt);
+          // the input used twice: its gradient accumulates
+          add(sum(mul(y, r)), sum(mul(convolve(xt, bt), r))).backward();
+          return { y: y.data(), dx: xt.grad!.data(), dw: weightGrad(), db: bt.grad!.data() };
+        });
+      const dense = run(
+        (xt, bt) => conv2d(xt, weight.value, bt, t.n, g),
+        () => {
+          const all = weight.value.grad!.data();
+          weight.value.zeroGrad();
+          return Float32Array.from(all.filter((_, i) => mask[i] === 1));
+        },
+      );
+      const compact = run(
+        (xt, bt) => sparseConv2d(xt, sparse.values, bt, t.o, t.n, g, lists),
+        () => {
+          const all = sparse.values.grad!.data().slice(0, sparse.nonzeros);
+          sparse.values.zeroGrad();
+          return all;
+        },
+      );
+      expect(compact.y).toEqual(dense.y);
+      expect(compact.dw).toEqual(dense.dw);
+      expect(compact.db).toEqual(dense.db);
+      expect(maxRelError(compact.dx, dense.dx)).toBeLessThan(1e-5);
+      sparse.dispose();
+      weight.dispose();
+    });
+  }
 });

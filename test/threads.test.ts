@@ -3,9 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { conv2d } from "../src/autograd/image-ops.js";
+import { sparseConv2d } from "../src/autograd/sparse-conv2d.js";
 import { splitAligned } from "../src/engine/engine.js";
 import { engine, ready, tensor, tidy } from "../src/index.js";
 import { linearProduct, Parameter } from "../src/nn/parameter.js";
+import { SparseConvTaps } from "../src/nn/sparse-conv-lists.js";
 import { SparseWeights } from "../src/nn/sparse-weights.js";
 import { spawnNodeWorker } from "../src/node/workers.js";
 import { Random } from "../src/random.js";
@@ -152,6 +154,50 @@ describe("kernel threads over shared memory", () => {
       expect(bits(y.view())).toEqual(bits(y1.view()));
       expect(bits(w.grad!.view())).toEqual(bits(dw1.view()));
     });
+  });
+
+  it("a split pruned convolution on the compact kernels gives the same bits as one thread", () => {
+    const e = engine();
+    const rng = new Random(34);
+    const g = { channels: 4, height: 16, width: 16, kernelH: 3, kernelW: 3, stride: 1, padding: 1 };
+    const [outputs, batch, depth] = [8, 8, 36];
+    const weight = new Parameter("conv.weight", tensor(randomArray(rng, outputs * depth), [outputs, depth]), true, [outputs, 4, 3, 3], {
+      inputs: depth,
+      outputs,
+      inputStride: 1,
+      outputStride: depth,
+    });
+    weight.ensureMask().set(Array.from({ length: outputs * depth }, () => (rng.uniform() < 0.4 ? 1 : 0)));
+    const sparse = new SparseWeights(weight);
+    const lists = sparse.derived("taps", () => new SparseConvTaps(sparse, g)).forBatch(batch);
+    expect(2 * lists.nonzeros * batch * 256).toBeGreaterThan(400_000); // enough work to split
+    tidy(() => {
+      const x = tensor(randomArray(rng, 4 * batch * 256), [4, batch * 256], { requiresGrad: true });
+      const b = tensor(randomArray(rng, outputs), [outputs], { requiresGrad: true });
+      const y = sparseConv2d(x, sparse.values, b, outputs, batch, g, lists);
+      const dy = tensor(randomArray(rng, y.size), y.shape);
+      y.gradBuffer().set(dy.view());
+      y.backwardFn!();
+      // the same on one thread, straight through the kernels
+      const xp = tensor(new Float32Array(4 * batch * 18 * 18)),
+        dyp = tensor(new Float32Array(outputs * batch * 18 * 18));
+      const y1 = tensor(new Float32Array(y.size)),
+        dx1 = tensor(new Float32Array(x.size)),
+        dw1 = tensor(new Float32Array(lists.nonzeros)),
+        partial = tensor(new Float32Array(4 * lists.nonzeros));
+      e.kernels.padPlanes(x.ptr, xp.ptr, 16, 16, 1, 0, 4 * batch);
+      e.kernels.padPlanes(dy.ptr, dyp.ptr, 16, 16, 1, 0, outputs * batch);
+      const f = lists.forward,
+        back = lists.backward;
+      e.kernels.sparseConvForward(xp.ptr, f.taps, f.positions, sparse.values.ptr, f.offsets, b.ptr, y1.ptr, outputs, batch, 18, 18, 3, 3, 0, 0, batch);
+      e.kernels.sparseConvWeightGrad(dy.ptr, xp.ptr, f.taps, f.offsets, dw1.ptr, partial.ptr, batch, 18, 18, 3, 3, 1, 0, 0, outputs);
+      e.kernels.sparseConvForward(dyp.ptr, back.taps, back.positions, sparse.values.ptr, back.offsets, 0, dx1.ptr, 4, batch, 18, 18, 3, 3, 0, 0, batch);
+      expect(bits(y.view())).toEqual(bits(y1.view()));
+      expect(bits(x.grad!.view())).toEqual(bits(dx1.view()));
+      expect(bits(sparse.values.grad!.view().subarray(0, lists.nonzeros))).toEqual(bits(dw1.view()));
+    });
+    sparse.dispose();
+    weight.dispose();
   });
 
   it("splits ranges on aligned boundaries that cover everything once", () => {

@@ -113,7 +113,7 @@ export function suitsDirectConvolution(g: WindowGeometry): boolean {
 }
 
 /** x zero-padded by `pad` on every side of every plane: [C, N·H·W] → [C, N·(H+2p)·(W+2p)] (x itself when pad is 0). */
-function padded(x: Tensor, planes: number, height: number, width: number, pad: number): Tensor {
+export function padded(x: Tensor, planes: number, height: number, width: number, pad: number): Tensor {
   if (pad === 0) return x;
   const out = new Tensor([planes, (height + 2 * pad) * (width + 2 * pad)], false, "padded");
   engine().parallel("padPlanes", planes, 1, out.size, (p0, p1) => [x.ptr, out.ptr, height, width, pad, p0, p1]);

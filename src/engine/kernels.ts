@@ -211,6 +211,41 @@ export interface KernelExports {
     t0: number,
     t1: number,
   ): void;
+  sparseConvForward(
+    xp: number,
+    taps: number,
+    positions: number,
+    values: number,
+    offsets: number,
+    bias: number,
+    y: number,
+    outputs: number,
+    batch: number,
+    paddedH: number,
+    paddedW: number,
+    kh: number,
+    kw: number,
+    accumulate: number,
+    n0: number,
+    n1: number,
+  ): void;
+  sparseConvWeightGrad(
+    dy: number,
+    xp: number,
+    taps: number,
+    offsets: number,
+    dw: number,
+    partial: number,
+    batch: number,
+    paddedH: number,
+    paddedW: number,
+    kh: number,
+    kw: number,
+    chunk: number,
+    accumulate: number,
+    o0: number,
+    o1: number,
+  ): void;
   selectWorkspaceBytes(): number;
   magnitudeThreshold(list: number, count: number, k: number, histogram: number, result: number): number;
   applyThreshold(list: number, count: number, thresholdBits: number, ties: number): number;

@@ -1,16 +1,19 @@
 // A 2-D convolution on channel-major images: y[O, N·Ho·Wo] = W[O, C·k·k] · im2col(x) + b per
 // output channel. The kernel is held as that [O, C·k·k] matrix and shown as PyTorch's
 // [O, C, k, k] (the same bytes), so a pruned kernel runs on the sparse kernels unchanged. Dense
-// shallow kernels run the direct convolution instead, which never builds the columns.
+// shallow kernels run the direct convolution instead, which never builds the columns, and pruned
+// kernels at stride 1 run the compact direct kernels over their surviving taps only.
 
 import { conv2d, im2col, suitsDirectConvolution, type WindowGeometry, windowOutput } from "../autograd/image-ops.js";
 import { addPerRow, matmul } from "../autograd/ops.js";
+import { sparseConv2d, suitsSparseConvolution } from "../autograd/sparse-conv2d.js";
 import { Tensor } from "../autograd/tensor.js";
 import type { Random } from "../random.js";
 import { glorotNormal } from "./init.js";
 import type { Layer, LayerDescription, RunContext } from "./layer.js";
 import { type ActivationShape, type Conv2dSpec, describeShape } from "./model-spec.js";
 import { Parameter } from "./parameter.js";
+import { SparseConvTaps } from "./sparse-conv-lists.js";
 
 export function convGeometry(spec: Conv2dSpec, input: ActivationShape): WindowGeometry {
   if (input.kind !== "image") throw new Error(`input is ${describeShape(input)}, but a convolution needs an image [channels, height, width]`);
@@ -70,6 +73,10 @@ export class Conv2d implements Layer {
     if (run.layout !== "features") throw new Error(`${this.description.name}: convolutions run on channel-major activations`);
     const sparse = run.sparse(this.weight);
     if (!sparse && suitsDirectConvolution(this.geometry)) return conv2d(x, this.weight.value, this.bias.value, run.batch, this.geometry);
+    if (sparse && suitsSparseConvolution(this.geometry)) {
+      const taps = sparse.derived("conv taps", () => new SparseConvTaps(sparse, this.geometry));
+      return sparseConv2d(x, sparse.values, this.bias.value, sparse.outputs, run.batch, this.geometry, taps.forBatch(run.batch));
+    }
     const cols = im2col(x, run.batch, this.geometry);
     const h = sparse ? sparse.apply(cols) : matmul(this.weight.value, cols);
     return addPerRow(h, this.bias.value);

@@ -21,17 +21,19 @@ export class SparseWeights {
   /** The surviving weights, trainable. */
   readonly values: Tensor;
   /** int32 blocks, by output: offsets[outputs + 1] and input indices[nonzeros]. */
-  private readonly offsets: number;
-  private readonly indices: number;
+  readonly offsets: number;
+  readonly indices: number;
   /** int32 blocks, by input (for the input gradient): offsets[inputs + 1], output indices and positions in `values`. */
-  private readonly colOffsets: number;
-  private readonly colOutputs: number;
-  private readonly colValues: number;
+  readonly colOffsets: number;
+  readonly colOutputs: number;
+  readonly colValues: number;
   /**
    * Per batch size: `indices` and `colOutputs` as byte offsets of rows in the feature-major
    * activations (index · batch · 4), which is what the kernels read.
    */
   private readonly rows = new Map<number, { inputRows: number; colOutputRows: number }>();
+  /** Structures a layer derives from the entries (made once, freed with them). */
+  private readonly derivedByKey = new Map<string, { dispose(): void }>();
 
   /** Where weight (input i, output j) sits in the dense parameter: i·inputStride + j·outputStride. */
   private readonly inputStride: number;
@@ -237,7 +239,19 @@ export class SparseWeights {
     return made;
   }
 
+  /** What `make` derives from these entries, made on first use under `key` and disposed with them. */
+  derived<T extends { dispose(): void }>(key: string, make: () => T): T {
+    let known = this.derivedByKey.get(key);
+    if (!known) {
+      known = make();
+      this.derivedByKey.set(key, known);
+    }
+    return known as T;
+  }
+
   dispose(): void {
+    for (const d of this.derivedByKey.values()) d.dispose();
+    this.derivedByKey.clear();
     const e = engine();
     for (const { inputRows, colOutputRows } of this.rows.values()) {
       e.allocator.release(inputRows, 4 * Math.max(1, this.nonzeros));
