@@ -26,4 +26,4 @@ export {
 } from "./sparse";
 export { im2col, col2im, maxPool2d, maxPool2dBackward, transposePlanes } from "./conv";
 export { padPlanes, splatWeights, convForward, convWeightGrad, convWeightGradOutputsPerTask } from "./direct-conv";
-export { sparseConvForward, sparseConvWeightGrad } from "./sparse-conv";
+export { sparseConvForward, sparseConvWeightGrad, splatAt } from "./sparse-conv";

@@ -2,7 +2,7 @@
 // (c, i, j) of each output channel take part, so a step costs in proportion to the weights that
 // remain, and nothing the size of im2col's columns is built. Images are channel-major and
 // zero-padded as in direct-conv.ts. Each entry of a list is a tap's byte offset from the input
-// block's first element (channel, row and column in one number) and its value's position.
+// block's first element (channel, row and column in one number) and its weight.
 //
 // The forward pass runs each output channel's list in (c, i, j) order from the bias, which is the
 // dense direct convolution's order without the zero terms: the same bits. The weight gradient
@@ -48,12 +48,12 @@ function slotAt(s: i32, V: i32, r1: usize, r2: usize, r3: usize, r4: usize, r5: 
 /**
  * One block of R rows × V vectors of one output plane (R·V ≤ 8 accumulators, constants after
  * inlining): a[s] starts from `start`, takes every entry e in [e0, e1) in order, as
- * values[positions[e]] · in[s + taps[e]], and is stored (or added) at out[s].
+ * weights[e] · in[s + taps[e]], and is stored (or added) at out[s].
  */
 // @ts-ignore: decorator
 @inline
 function block(
-  R: i32, V: i32, input: usize, inRowBytes: usize, out: usize, outRowBytes: usize, taps: usize, positions: usize, values: usize,
+  R: i32, V: i32, input: usize, inRowBytes: usize, out: usize, outRowBytes: usize, taps: usize, weights: usize,
   e0: i32, e1: i32, start: v128, accumulate: i32, tail: i32,
 ): void {
   let a0 = start, a1 = start, a2 = start, a3 = start, a4 = start, a5 = start, a6 = start, a7 = start;
@@ -62,7 +62,7 @@ function block(
   const r5 = r4 + r1, r6 = r4 + r2, r7 = r4 + r3;
   for (let e = e0; e < e1; e++) {
     const at = input + <usize>load<i32>(taps + (<usize>e << 2));
-    const w = v128.load32_splat(values + (<usize>load<i32>(positions + (<usize>e << 2)) << 2));
+    const w = v128.load(weights + (<usize>e << 4));
     a0 = madd(w, v128.load(at), a0);
     if (K > 1) a1 = madd(w, v128.load(at + slotAt(1, V, r1, r2, r3, r4, r5, r6, r7)), a1);
     if (K > 2) a2 = madd(w, v128.load(at + slotAt(2, V, r1, r2, r3, r4, r5, r6, r7)), a2);
@@ -86,51 +86,59 @@ function block(
 
 /** block() with R ≤ 8 / V rows of V ≤ 8 vectors chosen at run time. */
 function anyBlock(
-  R: i32, V: i32, input: usize, inRowBytes: usize, out: usize, outRowBytes: usize, taps: usize, positions: usize, values: usize,
+  R: i32, V: i32, input: usize, inRowBytes: usize, out: usize, outRowBytes: usize, taps: usize, weights: usize,
   e0: i32, e1: i32, start: v128, accumulate: i32, tail: i32,
 ): void {
   switch (V) {
-    case 8: block(1, 8, input, inRowBytes, out, outRowBytes, taps, positions, values, e0, e1, start, accumulate, tail); return;
-    case 7: block(1, 7, input, inRowBytes, out, outRowBytes, taps, positions, values, e0, e1, start, accumulate, tail); return;
-    case 6: block(1, 6, input, inRowBytes, out, outRowBytes, taps, positions, values, e0, e1, start, accumulate, tail); return;
-    case 5: block(1, 5, input, inRowBytes, out, outRowBytes, taps, positions, values, e0, e1, start, accumulate, tail); return;
+    case 8: block(1, 8, input, inRowBytes, out, outRowBytes, taps, weights, e0, e1, start, accumulate, tail); return;
+    case 7: block(1, 7, input, inRowBytes, out, outRowBytes, taps, weights, e0, e1, start, accumulate, tail); return;
+    case 6: block(1, 6, input, inRowBytes, out, outRowBytes, taps, weights, e0, e1, start, accumulate, tail); return;
+    case 5: block(1, 5, input, inRowBytes, out, outRowBytes, taps, weights, e0, e1, start, accumulate, tail); return;
     case 4:
-      if (R == 2) block(2, 4, input, inRowBytes, out, outRowBytes, taps, positions, values, e0, e1, start, accumulate, tail);
-      else block(1, 4, input, inRowBytes, out, outRowBytes, taps, positions, values, e0, e1, start, accumulate, tail);
+      if (R == 2) block(2, 4, input, inRowBytes, out, outRowBytes, taps, weights, e0, e1, start, accumulate, tail);
+      else block(1, 4, input, inRowBytes, out, outRowBytes, taps, weights, e0, e1, start, accumulate, tail);
       return;
     case 3:
-      if (R == 2) block(2, 3, input, inRowBytes, out, outRowBytes, taps, positions, values, e0, e1, start, accumulate, tail);
-      else block(1, 3, input, inRowBytes, out, outRowBytes, taps, positions, values, e0, e1, start, accumulate, tail);
+      if (R == 2) block(2, 3, input, inRowBytes, out, outRowBytes, taps, weights, e0, e1, start, accumulate, tail);
+      else block(1, 3, input, inRowBytes, out, outRowBytes, taps, weights, e0, e1, start, accumulate, tail);
       return;
     case 2:
-      if (R == 4) block(4, 2, input, inRowBytes, out, outRowBytes, taps, positions, values, e0, e1, start, accumulate, tail);
-      else if (R == 3) block(3, 2, input, inRowBytes, out, outRowBytes, taps, positions, values, e0, e1, start, accumulate, tail);
-      else if (R == 2) block(2, 2, input, inRowBytes, out, outRowBytes, taps, positions, values, e0, e1, start, accumulate, tail);
-      else block(1, 2, input, inRowBytes, out, outRowBytes, taps, positions, values, e0, e1, start, accumulate, tail);
+      if (R == 4) block(4, 2, input, inRowBytes, out, outRowBytes, taps, weights, e0, e1, start, accumulate, tail);
+      else if (R == 3) block(3, 2, input, inRowBytes, out, outRowBytes, taps, weights, e0, e1, start, accumulate, tail);
+      else if (R == 2) block(2, 2, input, inRowBytes, out, outRowBytes, taps, weights, e0, e1, start, accumulate, tail);
+      else block(1, 2, input, inRowBytes, out, outRowBytes, taps, weights, e0, e1, start, accumulate, tail);
       return;
     default:
       switch (R) {
-        case 8: block(8, 1, input, inRowBytes, out, outRowBytes, taps, positions, values, e0, e1, start, accumulate, tail); return;
-        case 7: block(7, 1, input, inRowBytes, out, outRowBytes, taps, positions, values, e0, e1, start, accumulate, tail); return;
-        case 6: block(6, 1, input, inRowBytes, out, outRowBytes, taps, positions, values, e0, e1, start, accumulate, tail); return;
-        case 5: block(5, 1, input, inRowBytes, out, outRowBytes, taps, positions, values, e0, e1, start, accumulate, tail); return;
-        case 4: block(4, 1, input, inRowBytes, out, outRowBytes, taps, positions, values, e0, e1, start, accumulate, tail); return;
-        case 3: block(3, 1, input, inRowBytes, out, outRowBytes, taps, positions, values, e0, e1, start, accumulate, tail); return;
-        case 2: block(2, 1, input, inRowBytes, out, outRowBytes, taps, positions, values, e0, e1, start, accumulate, tail); return;
-        default: block(1, 1, input, inRowBytes, out, outRowBytes, taps, positions, values, e0, e1, start, accumulate, tail);
+        case 8: block(8, 1, input, inRowBytes, out, outRowBytes, taps, weights, e0, e1, start, accumulate, tail); return;
+        case 7: block(7, 1, input, inRowBytes, out, outRowBytes, taps, weights, e0, e1, start, accumulate, tail); return;
+        case 6: block(6, 1, input, inRowBytes, out, outRowBytes, taps, weights, e0, e1, start, accumulate, tail); return;
+        case 5: block(5, 1, input, inRowBytes, out, outRowBytes, taps, weights, e0, e1, start, accumulate, tail); return;
+        case 4: block(4, 1, input, inRowBytes, out, outRowBytes, taps, weights, e0, e1, start, accumulate, tail); return;
+        case 3: block(3, 1, input, inRowBytes, out, outRowBytes, taps, weights, e0, e1, start, accumulate, tail); return;
+        case 2: block(2, 1, input, inRowBytes, out, outRowBytes, taps, weights, e0, e1, start, accumulate, tail); return;
+        default: block(1, 1, input, inRowBytes, out, outRowBytes, taps, weights, e0, e1, start, accumulate, tail);
       }
   }
 }
 
+/** out[q] = four copies of values[positions[q]]: a list's weights in its own order, ready to multiply. */
+export function splatAt(values: usize, positions: usize, out: usize, count: i32): void {
+  for (let q = 0; q < count; q++) {
+    v128.store(out + (<usize>q << 4), v128.load32_splat(values + (<usize>load<i32>(positions + (<usize>q << 2)) << 2)));
+  }
+}
+
 /**
- * y[o][n][oy][ox] (+)= bias[o] + Σ_e values[positions[e]] · xp[n][oy][ox + taps[e]] over the
- * entries e of output o, [offsets[o], offsets[o + 1]), for images [n0, n1) (threads split the
- * batch). bias 0 means none.
- * xp: [channels, N·Hp·Wp] padded (taps include the channel); taps, positions: int32 [entries];
- * offsets: int32 [outputs + 1]; y: [outputs, N·Ho·Wo] with Ho = Hp − kh + 1, Wo = Wp − kw + 1 ≥ 4.
+ * y[o][n][oy][ox] (+)= bias[o] + Σ_e weights[e] · xp[n][oy][ox + taps[e]] over the entries e of
+ * output o, [offsets[o], offsets[o + 1]), for images [n0, n1) (threads split the batch). bias 0
+ * means none.
+ * xp: [channels, N·Hp·Wp] padded (taps include the channel); taps: int32 [entries]; weights:
+ * [entries] v128 (splatAt); offsets: int32 [outputs + 1]; y: [outputs, N·Ho·Wo] with
+ * Ho = Hp − kh + 1 and Wo = Wp − kw + 1 ≥ 4.
  */
 export function sparseConvForward(
-  xp: usize, taps: usize, positions: usize, values: usize, offsets: usize, bias: usize, y: usize,
+  xp: usize, taps: usize, weights: usize, offsets: usize, bias: usize, y: usize,
   outputs: i32, batch: i32, paddedH: i32, paddedW: i32, kh: i32, kw: i32, accumulate: i32, n0: i32, n1: i32,
 ): void {
   const outH = paddedH - kh + 1;
@@ -144,6 +152,7 @@ export function sparseConvForward(
   // up to eight accumulators: rows of few vectors go several rows to a block
   const rowsPerBlock = vectors >= 5 ? 1 : 8 / vectors;
   const tailRows = 8;
+  const back = <usize>(outW - 4) << 2;
   for (let n = n0; n < n1; n++) {
     const image = xp + ((<usize>n * inPlane) << 2);
     for (let o = 0; o < outputs; o++) {
@@ -155,15 +164,13 @@ export function sparseConvForward(
         const input = image + <usize>oy * inRowBytes;
         const out = plane + <usize>oy * outRowBytes;
         let v = 0;
-        for (; v + 8 <= vectors; v += 8) anyBlock(1, 8, input + (<usize>v << 4), inRowBytes, out + (<usize>v << 4), outRowBytes, taps, positions, values, e0, e1, start, accumulate, 0);
-        if (v < vectors) anyBlock(rows, vectors - v, input + (<usize>v << 4), inRowBytes, out + (<usize>v << 4), outRowBytes, taps, positions, values, e0, e1, start, accumulate, 0);
+        for (; v + 8 <= vectors; v += 8) anyBlock(1, 8, input + (<usize>v << 4), inRowBytes, out + (<usize>v << 4), outRowBytes, taps, weights, e0, e1, start, accumulate, 0);
+        if (v < vectors) anyBlock(rows, vectors - v, input + (<usize>v << 4), inRowBytes, out + (<usize>v << 4), outRowBytes, taps, weights, e0, e1, start, accumulate, 0);
       }
+      // the last partial vector over the rows' final four columns, keeping the columns not yet written
       if (tail) {
-        // the last partial vector over the row's final four columns, keeping the columns not yet written
-        const back = <usize>(outW - 4) << 2;
         for (let oy = 0; oy < outH; oy += tailRows) {
-          const rows = min(tailRows, outH - oy);
-          anyBlock(rows, 1, image + <usize>oy * inRowBytes + back, inRowBytes, plane + <usize>oy * outRowBytes + back, outRowBytes, taps, positions, values, e0, e1, start, accumulate, tail);
+          anyBlock(min(tailRows, outH - oy), 1, image + <usize>oy * inRowBytes + back, inRowBytes, plane + <usize>oy * outRowBytes + back, outRowBytes, taps, weights, e0, e1, start, accumulate, tail);
         }
       }
     }

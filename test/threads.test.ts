@@ -184,14 +184,18 @@ describe("kernel threads over shared memory", () => {
       const y1 = tensor(new Float32Array(y.size)),
         dx1 = tensor(new Float32Array(x.size)),
         dw1 = tensor(new Float32Array(lists.nonzeros)),
-        partial = tensor(new Float32Array(4 * lists.nonzeros));
+        partial = tensor(new Float32Array(4 * lists.nonzeros)),
+        splatForward = tensor(new Float32Array(4 * lists.nonzeros)),
+        splatBackward = tensor(new Float32Array(4 * lists.nonzeros));
       e.kernels.padPlanes(x.ptr, xp.ptr, 16, 16, 1, 0, 4 * batch);
       e.kernels.padPlanes(dy.ptr, dyp.ptr, 16, 16, 1, 0, outputs * batch);
       const f = lists.forward,
         back = lists.backward;
-      e.kernels.sparseConvForward(xp.ptr, f.taps, f.positions, sparse.values.ptr, f.offsets, b.ptr, y1.ptr, outputs, batch, 18, 18, 3, 3, 0, 0, batch);
+      e.kernels.splatWeights(sparse.values.ptr, splatForward.ptr, lists.nonzeros);
+      e.kernels.splatAt(sparse.values.ptr, back.positions!, splatBackward.ptr, lists.nonzeros);
+      e.kernels.sparseConvForward(xp.ptr, f.taps, splatForward.ptr, f.offsets, b.ptr, y1.ptr, outputs, batch, 18, 18, 3, 3, 0, 0, batch);
       e.kernels.sparseConvWeightGrad(dy.ptr, xp.ptr, f.taps, f.offsets, dw1.ptr, partial.ptr, batch, 18, 18, 3, 3, 1, 0, 0, outputs);
-      e.kernels.sparseConvForward(dyp.ptr, back.taps, back.positions, sparse.values.ptr, back.offsets, 0, dx1.ptr, 4, batch, 18, 18, 3, 3, 0, 0, batch);
+      e.kernels.sparseConvForward(dyp.ptr, back.taps, splatBackward.ptr, back.offsets, 0, dx1.ptr, 4, batch, 18, 18, 3, 3, 0, 0, batch);
       expect(bits(y.view())).toEqual(bits(y1.view()));
       expect(bits(x.grad!.view())).toEqual(bits(dx1.view()));
       expect(bits(sparse.values.grad!.view().subarray(0, lists.nonzeros))).toEqual(bits(dw1.view()));

@@ -6,11 +6,23 @@ import { engine } from "../engine/engine.js";
 import { padded, type WindowGeometry, windowOutput } from "./image-ops.js";
 import { fromOp, Tensor } from "./tensor.js";
 
-/** One pass's entries: per output plane, [offsets[p], offsets[p + 1]) of int32 taps (byte offsets in the padded input) and value positions. */
+/**
+ * One pass's entries: per output plane, [offsets[p], offsets[p + 1]) of int32 taps (byte offsets
+ * in the padded input) and the positions of their weights in the values (null: in that order).
+ */
 export interface TapList {
   offsets: number;
   taps: number;
-  positions: number;
+  positions: number | null;
+}
+
+/** A list's weights as v128 splats in its own order, which is what the kernel reads. */
+function splatted(values: Tensor, list: TapList, count: number): Tensor {
+  const e = engine();
+  const out = new Tensor([4 * Math.max(1, count)], false, "splatted weights");
+  if (list.positions === null) e.kernels.splatWeights(values.ptr, out.ptr, count);
+  else e.kernels.splatAt(values.ptr, list.positions, out.ptr, count);
+  return out;
 }
 
 /** The lists a pruned convolution runs for a batch size: by output channel (forward, weight gradient) and by input channel (input gradient). */
@@ -52,11 +64,11 @@ export function sparseConv2d(x: Tensor, values: Tensor, bias: Tensor, outputs: n
   const out = new Tensor([outputs, batch * outH * outW], false, "sparse conv2d");
   const work = 2 * lists.nonzeros * batch * outH * outW;
   const f = lists.forward;
+  const forwardWeights = splatted(values, f, lists.nonzeros);
   e.parallel("sparseConvForward", batch, 1, work, (n0, n1) => [
     xp.ptr,
     f.taps,
-    f.positions,
-    values.ptr,
+    forwardWeights.ptr,
     f.offsets,
     bias.ptr,
     out.ptr,
@@ -70,6 +82,7 @@ export function sparseConv2d(x: Tensor, values: Tensor, bias: Tensor, outputs: n
     n0,
     n1,
   ]);
+  forwardWeights.dispose();
   const result = fromOp(out, [x, values, bias], () => {
     const dy = out.gradBuffer();
     if (values.requiresGrad && lists.nonzeros > 0) {
@@ -105,11 +118,11 @@ export function sparseConv2d(x: Tensor, values: Tensor, bias: Tensor, outputs: n
       const dyp = padded(dy, outputs * batch, outH, outW, q);
       const { buffer, overwrite } = x.gradTarget();
       const b = lists.backward;
+      const backwardWeights = splatted(values, b, lists.nonzeros);
       e.parallel("sparseConvForward", batch, 1, work, (n0, n1) => [
         dyp.ptr,
         b.taps,
-        b.positions,
-        values.ptr,
+        backwardWeights.ptr,
         b.offsets,
         0,
         buffer.ptr,
@@ -123,6 +136,7 @@ export function sparseConv2d(x: Tensor, values: Tensor, bias: Tensor, outputs: n
         n0,
         n1,
       ]);
+      backwardWeights.dispose();
       if (dyp !== dy) dyp.dispose();
     }
   });

@@ -211,11 +211,11 @@ export interface KernelExports {
     t0: number,
     t1: number,
   ): void;
+  splatAt(values: number, positions: number, out: number, count: number): void;
   sparseConvForward(
     xp: number,
     taps: number,
-    positions: number,
-    values: number,
+    weights: number,
     offsets: number,
     bias: number,
     y: number,

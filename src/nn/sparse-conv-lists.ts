@@ -10,8 +10,7 @@ import type { SparseWeights } from "./sparse-weights.js";
 
 export class SparseConvTaps {
   private readonly byBatch = new Map<number, SparseConvLists>();
-  /** int32 blocks shared by every batch size: 0, 1, … (forward positions) and per input channel offsets[C + 1]. */
-  private readonly identity: number;
+  /** int32 block shared by every batch size: the entries by input channel, offsets[C + 1]. */
   private readonly channelOffsets: number;
   private readonly blocks: { ptr: number; bytes: number }[] = [];
 
@@ -19,12 +18,9 @@ export class SparseConvTaps {
     private readonly sparse: SparseWeights,
     private readonly geometry: WindowGeometry,
   ) {
-    const n = sparse.nonzeros;
     const area = geometry.kernelH * geometry.kernelW;
-    this.identity = this.block(n);
     this.channelOffsets = this.block(geometry.channels + 1);
     const e = engine();
-    e.i32(this.identity, n).set(Array.from({ length: n }, (_, i) => i));
     // a channel's entries by input are contiguous: the buckets of its kh·kw inputs
     const colOffsets = e.i32(sparse.colOffsets, sparse.inputs + 1);
     e.i32(this.channelOffsets, geometry.channels + 1).set(Array.from({ length: geometry.channels + 1 }, (_, c) => colOffsets[c * area]));
@@ -72,7 +68,7 @@ export class SparseConvTaps {
     }
     const lists: SparseConvLists = {
       nonzeros: n,
-      forward: { offsets: this.sparse.offsets, taps: forwardTaps, positions: this.identity },
+      forward: { offsets: this.sparse.offsets, taps: forwardTaps, positions: null },
       backward: { offsets: this.channelOffsets, taps: backwardTaps, positions: this.sparse.colValues },
     };
     this.byBatch.set(batch, lists);
