@@ -215,6 +215,48 @@ export function maxPool2dBackward(dy: usize, argmax: usize, dx: usize, k0: i32, 
 }
 
 /**
+ * maxPool2dBackward for 2×2 windows at stride 2 that tile the planes exactly (H = 2·Ho, W = 2·Wo),
+ * into a gradient that nothing has reached yet: every entry of dx is written, dy at its window's
+ * argmax and 0 elsewhere, so no pass has to clear dx first. The values are those of clearing and
+ * adding (dy + 0, so a −0 becomes +0 as it would there). Planes [p0, p1).
+ */
+export function maxPool2x2BackwardTiled(dy: usize, argmax: usize, dx: usize, outH: i32, outW: i32, p0: i32, p1: i32): void {
+  const width = 2 * outW;
+  const zero = f32x4.splat(0);
+  const offsets = i32x4(0, 2, 4, 6);
+  for (let p = p0; p < p1; p++) {
+    let k = <usize>(p * outH * outW);
+    for (let oh = 0; oh < outH; oh++) {
+      const first = p * 4 * outH * outW + 2 * oh * width;
+      const top = dx + (<usize>first << 2), bottom = top + (<usize>width << 2);
+      let ow = 0;
+      for (; ow + 4 <= outW; ow += 4, k += 4) {
+        const g = f32x4.add(v128.load(dy + (k << 2)), zero);
+        const d = i32x4.sub(v128.load(argmax + (k << 2)), i32x4.add(i32x4.splat(first + 2 * ow), offsets));
+        const tl = v128.and(g, i32x4.eq(d, i32x4.splat(0)));
+        const tr = v128.and(g, i32x4.eq(d, i32x4.splat(1)));
+        const bl = v128.and(g, i32x4.eq(d, i32x4.splat(width)));
+        const br = v128.and(g, i32x4.eq(d, i32x4.splat(width + 1)));
+        const at = <usize>(2 * ow) << 2;
+        v128.store(top + at, v128.shuffle<f32>(tl, tr, 0, 4, 1, 5));
+        v128.store(top + at, v128.shuffle<f32>(tl, tr, 2, 6, 3, 7), 16);
+        v128.store(bottom + at, v128.shuffle<f32>(bl, br, 0, 4, 1, 5));
+        v128.store(bottom + at, v128.shuffle<f32>(bl, br, 2, 6, 3, 7), 16);
+      }
+      for (; ow < outW; ow++, k++) {
+        const g = load<f32>(dy + (k << 2)) + 0;
+        const d = load<i32>(argmax + (k << 2)) - (first + 2 * ow);
+        const at = <usize>(2 * ow) << 2;
+        store<f32>(top + at, d == 0 ? g : 0);
+        store<f32>(top + at + 4, d == 1 ? g : 0);
+        store<f32>(bottom + at, d == width ? g : 0);
+        store<f32>(bottom + at + 4, d == width + 1 ? g : 0);
+      }
+    }
+  }
+}
+
+/**
  * out[p][c][r] (+)= x[p][r][c] for each of `planes` planes of rows × cols: a channel-major image
  * [C, N·HW] becomes feature-major [C·HW, N] with rows = N, cols = HW (flatten), and back.
  */

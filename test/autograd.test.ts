@@ -336,6 +336,7 @@ describe("every op: forward against float64, gradient against finite differences
 
   for (const t of [
     { c: 2, n: 3, h: 4, w: 8, size: 2, stride: 2 }, // four windows at a time
+    { c: 1, n: 2, h: 6, w: 12, size: 2, stride: 2 }, // windows that tile the image, four at a time and two alone
     { c: 1, n: 1, h: 5, w: 7, size: 2, stride: 2 }, // odd sizes: the last row and column are dropped
     { c: 2, n: 1, h: 6, w: 6, size: 3, stride: 2 }, // overlapping windows
     { c: 1, n: 2, h: 3, w: 3, size: 2, stride: 1 },
@@ -375,6 +376,27 @@ describe("every op: forward against float64, gradient against finite differences
       );
     });
   }
+  it("maxPool2d backward over 2×2 windows that tile the image writes the bits of clearing the gradient and adding to it, −0 and NaN included", () => {
+    const e = engine();
+    const [planes, outH, outW] = [3, 5, 6];
+    const rng = new Random(12);
+    tidy(() => {
+      const x = tensor(randomArray(rng, planes * 4 * outH * outW), [planes, 4 * outH * outW]);
+      const dyValues = randomArray(rng, planes * outH * outW);
+      dyValues[0] = -0;
+      dyValues[5] = Number.NaN;
+      dyValues[9] = -0;
+      const dy = tensor(dyValues, [planes, outH * outW]);
+      const out = tensor(new Float32Array(dy.size), dy.shape);
+      const argmax = tensor(new Float32Array(dy.size), dy.shape);
+      e.kernels.maxPool2d(x.ptr, out.ptr, argmax.ptr, 2 * outH, 2 * outW, 2, 2, outH, outW, 0, planes);
+      const tiled = tensor(new Float32Array(x.size).fill(7), x.shape);
+      e.kernels.maxPool2x2BackwardTiled(dy.ptr, argmax.ptr, tiled.ptr, outH, outW, 0, planes);
+      const added = tensor(new Float32Array(x.size), x.shape);
+      e.kernels.maxPool2dBackward(dy.ptr, argmax.ptr, added.ptr, 0, dy.size);
+      expect(new Uint32Array(tiled.data().buffer)).toEqual(new Uint32Array(added.data().buffer));
+    });
+  });
 
   // data whose features 1, 4 and 5 are zero in every example (one of them −0), in either layout
   const liveCases = [

@@ -54,7 +54,8 @@ export function im2col(x: Tensor, batch: number, g: WindowGeometry): Tensor {
 
 /**
  * Max pooling over size×size windows (stride defaults to size): x [C, N·H·W] → [C, N·Ho·Wo].
- * The gradient goes to each window's maximum (its first, in row-major order).
+ * The gradient goes to each window's maximum (its first, in row-major order); 2×2 windows that
+ * tile the image write every entry of a fresh gradient, which then needs no clearing.
  */
 export function maxPool2d(x: Tensor, channels: number, batch: number, height: number, width: number, size: number, stride = size): Tensor {
   expectImage("maxPool2d", x, channels, batch, height, width);
@@ -68,9 +69,14 @@ export function maxPool2d(x: Tensor, channels: number, batch: number, height: nu
   e.parallel("maxPool2d", planes, 1, x.size, (p0, p1) => [x.ptr, out.ptr, argmax.ptr, height, width, size, stride, outH, outW, p0, p1]);
   return fromOp(out, [x], () => {
     const gradOut = out.gradBuffer().ptr;
-    const dx = x.gradBuffer().ptr;
+    const { buffer, overwrite } = x.gradTarget();
     // split by planes: windows of one plane only ever reach that plane, so threads never share an entry
-    e.parallel("maxPool2dBackward", planes, 1, out.size, (p0, p1) => [gradOut, argmax.ptr, dx, p0 * outPlane, p1 * outPlane]);
+    if (overwrite && size === 2 && stride === 2 && height === 2 * outH && width === 2 * outW) {
+      e.parallel("maxPool2x2BackwardTiled", planes, 1, x.size, (p0, p1) => [gradOut, argmax.ptr, buffer.ptr, outH, outW, p0, p1]);
+      return;
+    }
+    if (overwrite) buffer.fill(0);
+    e.parallel("maxPool2dBackward", planes, 1, out.size, (p0, p1) => [gradOut, argmax.ptr, buffer.ptr, p0 * outPlane, p1 * outPlane]);
   });
 }
 

@@ -177,6 +177,7 @@ export interface KernelExports {
     p1: number,
   ): void;
   maxPool2dBackward(dy: number, argmax: number, dx: number, k0: number, k1: number): void;
+  maxPool2x2BackwardTiled(dy: number, argmax: number, dx: number, outH: number, outW: number, p0: number, p1: number): void;
   transposePlanes(x: number, out: number, planes: number, rows: number, cols: number, accumulate: number): void;
   padPlanes(x: number, xp: number, height: number, width: number, pad: number, plane0: number, plane1: number): void;
   splatWeights(w: number, out: number, count: number): void;
