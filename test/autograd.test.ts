@@ -322,13 +322,14 @@ describe("every op: forward against float64, gradient against finite differences
     });
   }
 
-  it("conv2d, direct: strides, rows narrower than a vector, wide padding and deep kernels are left to im2col", () => {
+  it("conv2d, direct: strides, rows narrower than a vector, wide padding and deep kernels on narrow rows are left to im2col", () => {
     const g = { channels: 1, height: 8, width: 8, kernelH: 3, kernelW: 3, stride: 1, padding: 1 };
     expect(suitsDirectConvolution(g)).toBe(true);
     expect(suitsDirectConvolution({ ...g, stride: 2 })).toBe(false);
     expect(suitsDirectConvolution({ ...g, width: 3 })).toBe(false);
     expect(suitsDirectConvolution({ ...g, padding: 3 })).toBe(false);
     expect(suitsDirectConvolution({ ...g, channels: 29 })).toBe(false);
+    expect(suitsDirectConvolution({ ...g, channels: 64, height: 28, width: 28 })).toBe(true); // deep, but rows of 28
     expect(() => tidy(() => conv2d(tensor(new Float32Array(64), [1, 64]), tensor(new Float32Array(9), [1, 9]), tensor([0]), 1, { ...g, stride: 2 }))).toThrow(
       /im2col/,
     );

@@ -89,9 +89,16 @@ export function useCrossoverStore(store: CrossoverStore | null): void {
   calibration = new CrossoverCalibration(store);
 }
 
+/**
+ * Which path each layer runs is decided in TypeScript (the rules in src/autograd and src/nn), not
+ * only by the kernels whose build is part of the cache key: bump this when those rules change,
+ * so that timings measured under the old rules are not reused.
+ */
+const PATH_RULES = 2;
+
 function engineKey(): string {
   const e = engine();
-  return `${e.variant} threads=${e.threads}`;
+  return `${e.variant} threads=${e.threads} paths=${PATH_RULES}`;
 }
 
 /** What a layer's measurement depends on besides the machine: the engine binary and threads, the layer, its input and its step. */
