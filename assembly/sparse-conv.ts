@@ -5,10 +5,11 @@
 // block's first element (channel, row and column in one number) and its weight.
 //
 // The forward pass runs each output channel's list in (c, i, j) order from the bias, which is the
-// dense direct convolution's order without the zero terms: the same bits. The weight gradient
-// sums each tap over (n, oy, ox) in the dense kernel's order too. The input gradient is the
-// forward kernel run on the padded output gradient, with each input channel's list of (o, i, j)
-// and the kernel flipped (a 'full' correlation).
+// dense direct convolution's order without the zero terms: the same bits for finite inputs (the
+// dense kernel's 0 · Inf at a pruned tap would be NaN). The weight gradient sums each tap over
+// (n, oy, ox) in the dense kernel's order too. The input gradient is the forward kernel run on the
+// padded output gradient, with each input channel's list in (i, j, o) order (by input, as
+// SparseWeights indexes it) and the kernel flipped (a 'full' correlation).
 import { madd } from "./madd";
 
 /** (l0 + l1) + (l2 + l3): one fixed order (as direct-conv.ts). */

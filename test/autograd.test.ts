@@ -308,17 +308,21 @@ describe("every op: forward against float64, gradient against finite differences
   for (const t of sparseCases) {
     it(`conv2d, compact sparse kernels, every tap kept ${JSON.stringify(t)}`, () => {
       expect(suitsSparseConvolution(geometry(t))).toBe(true);
-      const made: SparseWeights[] = [];
+      const made: { weight: Parameter; sparse: SparseWeights }[] = [];
       checkConvolution("conv2d (sparse)", t, (x, w, b) => {
         const rows = t.c * t.k * t.k;
         const weight = new Parameter("w", w, true, [t.o, t.c, t.k, t.k], { inputs: rows, outputs: t.o, inputStride: 1, outputStride: rows });
         weight.ensureMask();
         const sparse = new SparseWeights(weight);
-        made.push(sparse);
+        made.push({ weight, sparse });
         const lists = sparse.derived("taps", () => new SparseConvTaps(sparse, geometry(t))).forBatch(t.n);
         return sparseConv2d(x, w, b, t.o, t.n, geometry(t), lists);
       });
-      for (const s of made) s.dispose();
+      // the values are the test's own tensor: only the mask and the compact structures are ours to free
+      for (const { weight, sparse } of made) {
+        sparse.dispose();
+        weight.mask?.dispose();
+      }
     });
   }
 
