@@ -117,7 +117,7 @@ export interface KernelExports {
     out: number,
     pixelStride: number,
     exampleStride: number,
-  ): void;
+  ): number;
   bytesToFloatTransposed(pixels: number, out: number, rows: number, features: number, scale: number, shift: number): void;
   bytesToFloatStrided(
     pixels: number,
