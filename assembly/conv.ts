@@ -79,6 +79,36 @@ export function im2col(
 }
 
 /**
+ * col2im's additions of one tap (i, j) of channel c at stride 1, over the output rows whose input
+ * row lies inside the image (found once, not tested per row): the same additions in the same order.
+ */
+// @ts-ignore: decorator
+@inline
+function col2imTapStride1(
+  src: usize, dx: usize, c: i32, batch: i32, height: i32, width: i32, padding: i32, outH: i32, outW: i32, i: i32, j: i32,
+  owBegin: i32, owEnd: i32,
+): void {
+  const ohBegin = firstInside(padding - i, 1);
+  const ohEnd = min(outH, lastInside(height - 1 + padding - i, 1));
+  if (ohEnd <= ohBegin) return;
+  const count = owEnd - owBegin;
+  const vectorBytes = <usize>(count & ~3) << 2, countBytes = <usize>count << 2;
+  const outRowBytes = <usize>outW << 2, rowBytes = <usize>width << 2;
+  const plane = <usize>(height * width), outPlane = <usize>(outH * outW);
+  for (let n = 0; n < batch; n++) {
+    let from = src + ((<usize>n * outPlane + <usize>(ohBegin * outW + owBegin)) << 2);
+    let to = dx + (((<usize>c * <usize>batch + n) * plane + <usize>((ohBegin - padding + i) * width + owBegin - padding + j)) << 2);
+    for (let oh = ohBegin; oh < ohEnd; oh++) {
+      let o: usize = 0;
+      for (; o < vectorBytes; o += 16) v128.store(to + o, f32x4.add(v128.load(to + o), v128.load(from + o)));
+      for (; o < countBytes; o += 4) store<f32>(to + o, load<f32>(to + o) + load<f32>(from + o));
+      from += outRowBytes;
+      to += rowBytes;
+    }
+  }
+}
+
+/**
  * The adjoint of im2col: dx[c][n][ih][iw] += Σ cols entries that im2col copied from there.
  * Channels [c0, c1) only (threads split the channels, so each writes its own planes of dx).
  * Sums over (i, j) in increasing order, the same for any split.
@@ -98,6 +128,10 @@ export function col2im(
         const owEnd = min(outW, lastInside(width - 1 + padding - j, stride));
         if (owEnd <= owBegin) continue;
         let src = cols + ((<usize>r * rowLength) << 2);
+        if (stride == 1) {
+          col2imTapStride1(src, dx, c, batch, height, width, padding, outH, outW, i, j, owBegin, owEnd);
+          continue;
+        }
         for (let n = 0; n < batch; n++) {
           const image = dx + (<usize>((c * batch + n) * plane) << 2);
           for (let oh = 0; oh < outH; oh++) {
