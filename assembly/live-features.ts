@@ -58,31 +58,35 @@ export function liveFeatures(x: usize, features: i32, batch: i32, rowsLayout: i3
 
 /**
  * The live features of x, compacted. rowsLayout = 1: x [batch, features] → out [batch, count]
- * (columns gathered); 0: x [features, batch] → out [count, batch] (rows gathered).
+ * (columns gathered); 0: x [features, batch] → out [count, batch] (rows gathered). Live features
+ * [r0, r1) of the list only (threads split the list).
  */
-export function gatherFeatures(x: usize, features: i32, batch: i32, rowsLayout: i32, live: usize, count: i32, out: usize): void {
+export function gatherFeatures(x: usize, features: i32, batch: i32, rowsLayout: i32, live: usize, count: i32, out: usize, r0: i32, r1: i32): void {
   if (rowsLayout) {
     for (let n = 0; n < batch; n++) {
       const src = x + ((<usize>n * <usize>features) << 2);
       const dst = out + ((<usize>n * <usize>count) << 2);
-      for (let r = 0; r < count; r++) store<f32>(dst + (<usize>r << 2), load<f32>(src + (<usize>load<i32>(live + (<usize>r << 2)) << 2)));
+      for (let r = r0; r < r1; r++) store<f32>(dst + (<usize>r << 2), load<f32>(src + (<usize>load<i32>(live + (<usize>r << 2)) << 2)));
     }
     return;
   }
   const rowBytes = <usize>batch << 2;
-  for (let r = 0; r < count; r++) memory.copy(out + <usize>r * rowBytes, x + <usize>load<i32>(live + (<usize>r << 2)) * rowBytes, rowBytes);
+  for (let r = r0; r < r1; r++) memory.copy(out + <usize>r * rowBytes, x + <usize>load<i32>(live + (<usize>r << 2)) * rowBytes, rowBytes);
 }
 
 /**
  * Rows of a product over the live features back in place: into[live[r]] = rows[r] (or +=), and
  * every other row of `into` set to 0 (or has 0 added: what the full product's zero sums would do).
+ * Features [k0, k1) only (threads split them), r0 being the first list entry ≥ k0.
  * rows: [count, cols]; into: [features, cols].
  */
-export function scatterRows(rows: usize, into: usize, features: i32, cols: i32, live: usize, count: i32, accumulate: i32): void {
+export function scatterRows(
+  rows: usize, into: usize, features: i32, cols: i32, live: usize, count: i32, accumulate: i32, k0: i32, k1: i32, r0: i32,
+): void {
   const rowBytes = <usize>cols << 2;
   const zero = f32x4.splat(0);
-  let r = 0;
-  for (let k = 0; k < features; k++) {
+  let r = r0;
+  for (let k = k0; k < k1; k++) {
     const dst = into + <usize>k * rowBytes;
     const listed = r < count && load<i32>(live + (<usize>r << 2)) == k;
     const src = rows + <usize>r * rowBytes;

@@ -3,9 +3,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { conv2d } from "../src/autograd/image-ops.js";
+import { liveProduct } from "../src/autograd/live-product.js";
 import { sparseConv2d } from "../src/autograd/sparse-conv2d.js";
+import type { Tensor } from "../src/autograd/tensor.js";
 import { splitAligned } from "../src/engine/engine.js";
-import { engine, ready, tensor, tidy } from "../src/index.js";
+import { engine, matmul, ready, tensor, tidy } from "../src/index.js";
 import { linearProduct, Parameter } from "../src/nn/parameter.js";
 import { SparseConvTaps } from "../src/nn/sparse-conv-lists.js";
 import { SparseWeights } from "../src/nn/sparse-weights.js";
@@ -72,6 +74,30 @@ describe("kernel threads over shared memory", () => {
         expect(bits(two.view())).toEqual(bits(one.view()));
       });
     }
+  });
+
+  it("the live product's weight gradient, its rows scattered by both threads, has matmul's bits", () => {
+    const rng = new Random(35);
+    const [features, outputs, batch] = [300, 400, 60];
+    // zero rows: a border of features that are zero in every example, and one in every seventh
+    const xValues = randomArray(rng, features * batch).map((v, i) => {
+      const f = Math.floor(i / batch);
+      return f < 40 || f > 270 || f % 7 === 0 ? 0 : v;
+    });
+    const dy = randomArray(rng, outputs * batch);
+    const gradient = (product: (x: Tensor, w: Tensor) => Tensor): Uint32Array =>
+      tidy(() => {
+        const x = tensor(xValues, [features, batch]);
+        const w = tensor(randomArray(new Random(36), features * outputs), [features, outputs], { requiresGrad: true });
+        const y = product(x, w);
+        y.gradBuffer().set(dy);
+        y.backwardFn!();
+        return bits(w.grad!.view()).slice();
+      });
+    expect(4 * features * outputs).toBeGreaterThan(400_000); // enough to split the scatter
+    const live = gradient((x, w) => liveProduct(x, w, "features"));
+    const full = gradient((x, w) => matmul(w, x, { transposeA: true }));
+    expect(live).toEqual(full);
   });
 
   it("split sparse kernels give the same bits as one thread", () => {

@@ -39,18 +39,47 @@ export function liveProduct(x: Tensor, w: Tensor, layout: "rows" | "features"): 
     if (!w.requiresGrad) return;
     const g = out.gradBuffer().ptr;
     const { buffer, overwrite } = w.gradTarget();
+    // both passes only move memory: their work is counted as the bytes they write, and threads
+    // split the list (gather) or the features (scatter), so each writes its own rows
+    const scatter = (from: number): void => {
+      const listed = e.i32(live.ptr, count).slice();
+      e.parallel("scatterRows", features, 1, 4 * features * outputs, (k0, k1) => [
+        from,
+        buffer.ptr,
+        features,
+        outputs,
+        live.ptr,
+        count,
+        overwrite ? 0 : 1,
+        k0,
+        k1,
+        firstAtLeast(listed, k0),
+      ]);
+    };
     if (count === 0) {
-      e.kernels.scatterRows(0, buffer.ptr, features, outputs, live.ptr, 0, overwrite ? 0 : 1);
+      scatter(0);
       return;
     }
     // dW's rows for the live features, as matmul's backward computes them, then put in place
     const compact = new Tensor(rows ? [batch, count] : [count, batch], false, "live input");
-    e.kernels.gatherFeatures(x.ptr, features, batch, rows ? 1 : 0, live.ptr, count, compact.ptr);
+    e.parallel("gatherFeatures", count, 16, 4 * count * batch, (r0, r1) => [x.ptr, features, batch, rows ? 1 : 0, live.ptr, count, compact.ptr, r0, r1]);
     const rowsOfGradient = new Tensor([count, outputs], false, "live weight gradient");
     if (rows) e.packedGemm(1, 0, count, outputs, batch, compact.ptr, g, rowsOfGradient.ptr, 0);
     else e.packedGemm(0, 1, count, outputs, batch, compact.ptr, g, rowsOfGradient.ptr, 0);
-    e.kernels.scatterRows(rowsOfGradient.ptr, buffer.ptr, features, outputs, live.ptr, count, overwrite ? 0 : 1);
+    scatter(rowsOfGradient.ptr);
     compact.dispose();
     rowsOfGradient.dispose();
   });
+}
+
+/** The index of the first entry of the ascending list that is ≥ k (its length when none). */
+function firstAtLeast(list: Int32Array, k: number): number {
+  let lo = 0,
+    hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (list[mid] < k) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

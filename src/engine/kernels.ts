@@ -39,8 +39,19 @@ export interface KernelExports {
     liveCount: number,
   ): void;
   liveFeatures(x: number, features: number, batch: number, rowsLayout: number, live: number): number;
-  gatherFeatures(x: number, features: number, batch: number, rowsLayout: number, live: number, count: number, out: number): void;
-  scatterRows(rows: number, into: number, features: number, cols: number, live: number, count: number, accumulate: number): void;
+  gatherFeatures(x: number, features: number, batch: number, rowsLayout: number, live: number, count: number, out: number, r0: number, r1: number): void;
+  scatterRows(
+    rows: number,
+    into: number,
+    features: number,
+    cols: number,
+    live: number,
+    count: number,
+    accumulate: number,
+    k0: number,
+    k1: number,
+    r0: number,
+  ): void;
   liveEntries(
     offsets: number,
     indices: number,
