@@ -174,6 +174,8 @@ export function maxPool2d(
   x: usize, out: usize, argmax: usize, height: i32, width: i32, size: i32, stride: i32, outH: i32, outW: i32, p0: i32, p1: i32,
 ): void {
   const plane = height * width;
+  // a window's other three places, from its first
+  const right = i32x4.splat(1), below = i32x4.splat(width), belowRight = i32x4.splat(width + 1);
   for (let p = p0; p < p1; p++) {
     const base = p * plane;
     let o = <usize>(p * outH * outW);
@@ -182,7 +184,7 @@ export function maxPool2d(
       // 2×2 windows at stride 2, four at a time: the case of every pooling layer in the paper's nets
       if (size == 2 && stride == 2) {
         for (; ow + 4 <= outW; ow += 4) {
-          pool2x2Vector(x, out + (o << 2), argmax + (o << 2), base + 2 * oh * width + 2 * ow, width);
+          pool2x2Vector(x, out + (o << 2), argmax + (o << 2), base + 2 * oh * width + 2 * ow, right, below, belowRight);
           o += 4;
         }
       }
@@ -207,37 +209,39 @@ export function maxPool2d(
   }
 }
 
-// Lanes where candidate v replaces the best so far: greater, or a NaN over a number.
+// Lanes where candidate v replaces the best so far: greater, or a NaN over a number. As one
+// test: "not v ≤ best" (true for v > best and for any NaN), except where best is a NaN already.
 // @ts-ignore: decorator
 @inline
 function firstMaxTakes(v: v128, best: v128): v128 {
-  return v128.or(f32x4.gt(v, best), v128.and(f32x4.ne(v, v), f32x4.eq(best, best)));
+  return v128.andnot(f32x4.eq(best, best), f32x4.le(v, best));
 }
 
 // Four adjacent 2×2 windows whose top-left input is element `first`: the same maximum and first
 // argmax (row-major window order, NaN kept) as the scalar loop, from eight floats of each row.
+// The winner's place in its window (0, 1, width or width + 1) is selected as a constant and
+// added to the windows' first indices once.
 // @ts-ignore: decorator
 @inline
-function pool2x2Vector(x: usize, out: usize, argmax: usize, first: i32, width: i32): void {
-  const top = x + (<usize>first << 2), bottom = x + (<usize>(first + width) << 2);
+function pool2x2Vector(x: usize, out: usize, argmax: usize, first: i32, right: v128, below: v128, belowRight: v128): void {
+  const top = x + (<usize>first << 2), bottom = top + (<usize>(i32x4.extract_lane(below, 0)) << 2);
   const t0 = v128.load(top), t1 = v128.load(top, 16), b0 = v128.load(bottom), b1 = v128.load(bottom, 16);
-  const index = i32x4.add(i32x4.splat(first), i32x4(0, 2, 4, 6));
   let best = v128.shuffle<f32>(t0, t1, 0, 2, 4, 6);
-  let at = index;
+  let at = i32x4.splat(0);
   let v = v128.shuffle<f32>(t0, t1, 1, 3, 5, 7);
   let take = firstMaxTakes(v, best);
   best = v128.bitselect(v, best, take);
-  at = v128.bitselect(i32x4.add(index, i32x4.splat(1)), at, take);
+  at = v128.and(right, take);
   v = v128.shuffle<f32>(b0, b1, 0, 2, 4, 6);
   take = firstMaxTakes(v, best);
   best = v128.bitselect(v, best, take);
-  at = v128.bitselect(i32x4.add(index, i32x4.splat(width)), at, take);
+  at = v128.bitselect(below, at, take);
   v = v128.shuffle<f32>(b0, b1, 1, 3, 5, 7);
   take = firstMaxTakes(v, best);
   best = v128.bitselect(v, best, take);
-  at = v128.bitselect(i32x4.add(index, i32x4.splat(width + 1)), at, take);
+  at = v128.bitselect(belowRight, at, take);
   v128.store(out, best);
-  v128.store(argmax, at);
+  v128.store(argmax, i32x4.add(at, i32x4.add(i32x4.splat(first), i32x4(0, 2, 4, 6))));
 }
 
 /** dx[argmax[k]] += dy[k] for k in [k0, k1): the gradient reaches each window's maximum. */

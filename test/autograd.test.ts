@@ -381,6 +381,37 @@ describe("every op: forward against float64, gradient against finite differences
       );
     });
   }
+  it("maxPool2d over 2×2 windows, four at a time: the first maximum in row-major order, with ties, ±0 and NaNs (a NaN takes over and stays)", () => {
+    const e = engine();
+    const [planes, height, width] = [2, 6, 16];
+    const rng = new Random(13);
+    // few distinct values, so windows tie often; NaNs and signed zeros scattered in
+    const pick = [-1, 0, -0, 0.5, 0.5, 2, Number.NaN];
+    const x = Array.from({ length: planes * height * width }, () => pick[rng.int(pick.length)]);
+    const [outH, outW] = [height / 2, width / 2];
+    const expected: number[] = [];
+    for (let p = 0; p < planes; p++)
+      for (let oh = 0; oh < outH; oh++)
+        for (let ow = 0; ow < outW; ow++) {
+          const first = p * height * width + 2 * oh * width + 2 * ow;
+          let best = first;
+          for (const at of [first + 1, first + width, first + width + 1]) {
+            const v = x[at],
+              b = x[best];
+            if (v > b || (Number.isNaN(v) && !Number.isNaN(b))) best = at;
+          }
+          expected.push(best);
+        }
+    tidy(() => {
+      const xt = tensor(x, [planes, height * width]);
+      const out = tensor(new Float32Array(expected.length), [planes, outH * outW]);
+      const argmax = tensor(new Float32Array(expected.length), [planes, outH * outW]);
+      e.kernels.maxPool2d(xt.ptr, out.ptr, argmax.ptr, height, width, 2, 2, outH, outW, 0, planes);
+      expect(Array.from(new Int32Array(argmax.data().buffer))).toEqual(expected);
+      expect(new Uint32Array(out.data().buffer)).toEqual(new Uint32Array(Float32Array.from(expected.map((k) => x[k])).buffer));
+    });
+  });
+
   it("maxPool2d backward over 2×2 windows that tile the image writes the bits of clearing the gradient and adding to it, −0 and NaN included", () => {
     const e = engine();
     const [planes, outH, outW] = [3, 5, 6];
