@@ -3,24 +3,7 @@
 // layout a convolution is one product W[O, C·kh·kw] · cols[C·kh·kw, N·Ho·Wo], its output is
 // channel-major again, and the sparse kernels apply to it unchanged (rows of cols are "features").
 
-// Rows of a convolution's columns are short (an image row), so copies and fills are inlined vector
-// loops: memory.copy and memory.fill call out of the wasm code and cost more than they move here.
-// @ts-ignore: decorator
-@inline
-function copyFloats(dst: usize, src: usize, count: i32): void {
-  let k = 0;
-  for (; k + 4 <= count; k += 4) v128.store(dst + (<usize>k << 2), v128.load(src + (<usize>k << 2)));
-  for (; k < count; k++) store<f32>(dst + (<usize>k << 2), load<f32>(src + (<usize>k << 2)));
-}
-
-// @ts-ignore: decorator
-@inline
-function zeroFloats(dst: usize, count: i32): void {
-  const zero = f32x4.splat(0);
-  let k = 0;
-  for (; k + 4 <= count; k += 4) v128.store(dst + (<usize>k << 2), zero);
-  for (; k < count; k++) store<f32>(dst + (<usize>k << 2), 0);
-}
+import { copyFloats, zeroFloats } from "./floats";
 
 /** The first output column ow ≥ 0 with ow·stride ≥ offset (offset = padding − j). */
 // @ts-ignore: decorator

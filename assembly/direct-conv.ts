@@ -4,6 +4,7 @@
 // channels those columns cost more memory traffic than the products do arithmetic. Inputs are
 // zero-padded beforehand (padPlanes), so no load ever leaves an image row, and every output's sum
 // runs in one fixed order whatever the thread split.
+import { copyFloats, zeroFloats } from "./floats";
 import { madd } from "./madd";
 
 /**
@@ -13,12 +14,12 @@ import { madd } from "./madd";
 export function padPlanes(x: usize, xp: usize, height: i32, width: i32, pad: i32, plane0: i32, plane1: i32): void {
   const paddedWidth = width + 2 * pad;
   const paddedPlane = <usize>((height + 2 * pad) * paddedWidth);
-  const borderRows = <usize>(pad * paddedWidth);
+  const borderRows = pad * paddedWidth;
   for (let p = plane0; p < plane1; p++) {
     const dst = xp + ((<usize>p * paddedPlane) << 2);
     // each byte written once: the top and bottom border rows, then every row with its side borders
-    zeros(dst, borderRows);
-    zeros(dst + ((paddedPlane - borderRows) << 2), borderRows);
+    zeroFloats(dst, borderRows);
+    zeroFloats(dst + ((paddedPlane - <usize>borderRows) << 2), borderRows);
     const src = x + ((<usize>p * <usize>(height * width)) << 2);
     for (let h = 0; h < height; h++) {
       const from = src + (<usize>(h * width) << 2);
@@ -28,20 +29,9 @@ export function padPlanes(x: usize, xp: usize, height: i32, width: i32, pad: i32
         store<f32>(row + (<usize>k << 2), 0);
         store<f32>(to + (<usize>(width + k) << 2), 0);
       }
-      let w = 0;
-      for (; w + 4 <= width; w += 4) v128.store(to + (<usize>w << 2), v128.load(from + (<usize>w << 2)));
-      for (; w < width; w++) store<f32>(to + (<usize>w << 2), load<f32>(from + (<usize>w << 2)));
+      copyFloats(to, from, width);
     }
   }
-}
-
-// @ts-ignore: decorator
-@inline
-function zeros(at: usize, count: usize): void {
-  const zero = f32x4.splat(0);
-  let k: usize = 0;
-  for (; k + 4 <= count; k += 4) v128.store(at + (k << 2), zero);
-  for (; k < count; k++) store<f32>(at + (k << 2), 0);
 }
 
 /** Each weight as a v128 of four copies, so the inner loops load it ready to multiply. w: [n]; out: [n] v128. */
