@@ -112,18 +112,19 @@ export const DIRECT_CONVOLUTION_DEPTH = 256;
 export const DIRECT_DEEP_MIN_WIDTH = 24;
 
 /**
- * Whether conv2d (the direct kernels) suits a geometry: stride 1, a square kernel, padding below
- * the kernel, output rows of at least one vector, and a shallow kernel (DIRECT_CONVOLUTION_DEPTH)
- * or wide rows (DIRECT_DEEP_MIN_WIDTH).
+ * Whether a direct kernel (dense or compact) can run a geometry at all: stride 1, a square kernel,
+ * padding below the kernel and output rows of at least one vector.
+ */
+export function directKernelsFit(g: WindowGeometry): boolean {
+  return g.stride === 1 && g.kernelH === g.kernelW && g.padding < g.kernelW && windowOutput(g).outW >= 4;
+}
+
+/**
+ * Whether conv2d (the direct kernels) suits a geometry: one they fit (directKernelsFit) with a
+ * shallow kernel (DIRECT_CONVOLUTION_DEPTH) or wide rows (DIRECT_DEEP_MIN_WIDTH).
  */
 export function suitsDirectConvolution(g: WindowGeometry): boolean {
-  return (
-    g.stride === 1 &&
-    g.kernelH === g.kernelW &&
-    g.padding < g.kernelW &&
-    windowOutput(g).outW >= 4 &&
-    (g.channels * g.kernelH * g.kernelW <= DIRECT_CONVOLUTION_DEPTH || windowOutput(g).outW >= DIRECT_DEEP_MIN_WIDTH)
-  );
+  return directKernelsFit(g) && (g.channels * g.kernelH * g.kernelW <= DIRECT_CONVOLUTION_DEPTH || windowOutput(g).outW >= DIRECT_DEEP_MIN_WIDTH);
 }
 
 /** x zero-padded by `pad` on every side of every plane: [C, N·H·W] → [C, N·(H+2p)·(W+2p)] (x itself when pad is 0). */

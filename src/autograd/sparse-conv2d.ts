@@ -3,7 +3,7 @@
 // images, and never build im2col's columns. The entry lists come from the layer
 // (src/nn/sparse-conv-lists.ts); this op only runs them.
 import { engine } from "../engine/engine.js";
-import { padded, type WindowGeometry, windowOutput } from "./image-ops.js";
+import { directKernelsFit, padded, type WindowGeometry, windowOutput } from "./image-ops.js";
 import { fromOp, Tensor } from "./tensor.js";
 
 /**
@@ -16,13 +16,48 @@ export interface TapList {
   positions: number | null;
 }
 
-/** A list's weights as v128 splats in its own order, which is what the kernel reads. */
-function splatted(values: Tensor, list: TapList, count: number): Tensor {
+/**
+ * out [planes, N·Ho·Wo] (+)= bias + each plane's list over the padded input [·, N·Hp·Wp] (k×k
+ * taps), threads splitting the batch once `work` is worth it. The list's weights go to the kernel
+ * as v128 splats in the list's own order.
+ */
+function runList(
+  input: Tensor,
+  list: TapList,
+  values: Tensor,
+  count: number,
+  bias: number,
+  out: Tensor,
+  planes: number,
+  batch: number,
+  paddedH: number,
+  paddedW: number,
+  k: number,
+  accumulate: boolean,
+  work: number,
+): void {
   const e = engine();
-  const out = new Tensor([4 * Math.max(1, count)], false, "splatted weights");
-  if (list.positions === null) e.kernels.splatWeights(values.ptr, out.ptr, count);
-  else e.kernels.splatAt(values.ptr, list.positions, out.ptr, count);
-  return out;
+  const weights = new Tensor([4 * Math.max(1, count)], false, "splatted weights");
+  if (list.positions === null) e.kernels.splatWeights(values.ptr, weights.ptr, count);
+  else e.kernels.splatAt(values.ptr, list.positions, weights.ptr, count);
+  e.parallel("sparseConvForward", batch, 1, work, (n0, n1) => [
+    input.ptr,
+    list.taps,
+    weights.ptr,
+    list.offsets,
+    bias,
+    out.ptr,
+    planes,
+    batch,
+    paddedH,
+    paddedW,
+    k,
+    k,
+    accumulate ? 1 : 0,
+    n0,
+    n1,
+  ]);
+  weights.dispose();
 }
 
 /** The lists a pruned convolution runs for a batch size: by output channel (forward, weight gradient) and by input channel (input gradient). */
@@ -36,12 +71,11 @@ export interface SparseConvLists {
 const WEIGHT_GRAD_CHUNK_BYTES = 256 * 1024;
 
 /**
- * Whether the compact direct kernels suit a geometry: stride 1, a square kernel, padding below
- * the kernel, and rows of at least one vector in the output and in the input (the input gradient
- * is the same kernel run back).
+ * Whether the compact direct kernels suit a geometry: one the direct kernels fit, with input rows
+ * of at least one vector too (the input gradient is the same kernel run back).
  */
 export function suitsSparseConvolution(g: WindowGeometry): boolean {
-  return g.stride === 1 && g.kernelH === g.kernelW && g.padding < g.kernelW && windowOutput(g).outW >= 4 && g.width >= 4;
+  return directKernelsFit(g) && g.width >= 4;
 }
 
 /**
@@ -64,25 +98,7 @@ export function sparseConv2d(x: Tensor, values: Tensor, bias: Tensor, outputs: n
   const out = new Tensor([outputs, batch * outH * outW], false, "sparse conv2d");
   const work = 2 * lists.nonzeros * batch * outH * outW;
   const f = lists.forward;
-  const forwardWeights = splatted(values, f, lists.nonzeros);
-  e.parallel("sparseConvForward", batch, 1, work, (n0, n1) => [
-    xp.ptr,
-    f.taps,
-    forwardWeights.ptr,
-    f.offsets,
-    bias.ptr,
-    out.ptr,
-    outputs,
-    batch,
-    paddedH,
-    paddedW,
-    k,
-    k,
-    0,
-    n0,
-    n1,
-  ]);
-  forwardWeights.dispose();
+  runList(xp, f, values, lists.nonzeros, bias.ptr, out, outputs, batch, paddedH, paddedW, k, false, work);
   const result = fromOp(out, [x, values, bias], () => {
     const dy = out.gradBuffer();
     if (values.requiresGrad && lists.nonzeros > 0) {
@@ -117,26 +133,7 @@ export function sparseConv2d(x: Tensor, values: Tensor, bias: Tensor, outputs: n
       const q = k - 1 - g.padding;
       const dyp = padded(dy, outputs * batch, outH, outW, q);
       const { buffer, overwrite } = x.gradTarget();
-      const b = lists.backward;
-      const backwardWeights = splatted(values, b, lists.nonzeros);
-      e.parallel("sparseConvForward", batch, 1, work, (n0, n1) => [
-        dyp.ptr,
-        b.taps,
-        backwardWeights.ptr,
-        b.offsets,
-        0,
-        buffer.ptr,
-        g.channels,
-        batch,
-        outH + 2 * q,
-        outW + 2 * q,
-        k,
-        k,
-        overwrite ? 0 : 1,
-        n0,
-        n1,
-      ]);
-      backwardWeights.dispose();
+      runList(dyp, lists.backward, values, lists.nonzeros, 0, buffer, g.channels, batch, outH + 2 * q, outW + 2 * q, k, !overwrite, work);
       if (dyp !== dy) dyp.dispose();
     }
   });
