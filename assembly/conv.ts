@@ -4,6 +4,7 @@
 // channel-major again, and the sparse kernels apply to it unchanged (rows of cols are "features").
 
 import { copyFloats, zeroFloats } from "./floats";
+import { gemmColumnsInto } from "./gemm";
 
 /** The first output column ow ≥ 0 with ow·stride ≥ offset (offset = padding − j). */
 // @ts-ignore: decorator
@@ -69,7 +70,7 @@ export function im2col(
 @inline
 function col2imTapStride1(
   src: usize, dx: usize, c: i32, batch: i32, height: i32, width: i32, padding: i32, outH: i32, outW: i32, i: i32, j: i32,
-  owBegin: i32, owEnd: i32,
+  owBegin: i32, owEnd: i32, n0: i32, n1: i32,
 ): void {
   const ohBegin = firstInside(padding - i, 1);
   const ohEnd = min(outH, lastInside(height - 1 + padding - i, 1));
@@ -78,8 +79,8 @@ function col2imTapStride1(
   const vectorBytes = <usize>(count & ~3) << 2, countBytes = <usize>count << 2;
   const outRowBytes = <usize>outW << 2, rowBytes = <usize>width << 2;
   const plane = <usize>(height * width), outPlane = <usize>(outH * outW);
-  for (let n = 0; n < batch; n++) {
-    let from = src + ((<usize>n * outPlane + <usize>(ohBegin * outW + owBegin)) << 2);
+  for (let n = n0; n < n1; n++) {
+    let from = src + ((<usize>(n - n0) * outPlane + <usize>(ohBegin * outW + owBegin)) << 2);
     let to = dx + (((<usize>c * <usize>batch + n) * plane + <usize>((ohBegin - padding + i) * width + owBegin - padding + j)) << 2);
     for (let oh = ohBegin; oh < ohEnd; oh++) {
       let o: usize = 0;
@@ -100,9 +101,39 @@ export function col2im(
   cols: usize, dx: usize, channels: i32, batch: i32, height: i32, width: i32,
   kernelH: i32, kernelW: i32, stride: i32, padding: i32, outH: i32, outW: i32, c0: i32, c1: i32,
 ): void {
+  col2imPart(cols, dx, batch, height, width, kernelH, kernelW, stride, padding, outH, outW, c0, c1, 0, batch);
+}
+
+/**
+ * A convolution's input gradient, dx += col2im(Wᵀ · dy), for images [n0, n1) (threads split the
+ * images, so each writes its own images of dx): chunks of `chunkImages` images at a time, whose
+ * columns of Wᵀ · dy go to `chunk` and are folded back into dx while still in cache, instead of
+ * all columns through memory and back. The same sums as the whole product and col2im, element by
+ * element (neither splits a sum).
+ * w: [O, C·kh·kw]; dy: [O, N·Ho·Wo]; dx: [C, N·H·W]; chunk: [C·kh·kw, chunkImages·Ho·Wo];
+ * work: sgemm's workspace (sgemmWorkspaceBytes).
+ */
+export function convInputGradient(
+  w: usize, dy: usize, dx: usize, chunk: usize, work: usize, channels: i32, batch: i32, height: i32, width: i32,
+  kernelH: i32, kernelW: i32, stride: i32, padding: i32, outH: i32, outW: i32, outputs: i32, chunkImages: i32, n0: i32, n1: i32,
+): void {
+  const depth = channels * kernelH * kernelW;
+  const outPlane = outH * outW;
+  for (let a = n0; a < n1; a += chunkImages) {
+    const b = min(n1, a + chunkImages);
+    gemmColumnsInto(1, 0, depth, batch * outPlane, outputs, w, dy, chunk, (b - a) * outPlane, a * outPlane, 0, work, a * outPlane, b * outPlane);
+    col2imPart(chunk, dx, batch, height, width, kernelH, kernelW, stride, padding, outH, outW, 0, channels, a, b);
+  }
+}
+
+/** col2im for channels [c0, c1) and images [n0, n1), with cols holding those images' columns only. */
+function col2imPart(
+  cols: usize, dx: usize, batch: i32, height: i32, width: i32,
+  kernelH: i32, kernelW: i32, stride: i32, padding: i32, outH: i32, outW: i32, c0: i32, c1: i32, n0: i32, n1: i32,
+): void {
   const plane = height * width;
   const outPlane = outH * outW;
-  const rowLength = <usize>(batch * outPlane);
+  const rowLength = <usize>((n1 - n0) * outPlane);
   for (let c = c0; c < c1; c++) {
     for (let i = 0; i < kernelH; i++) {
       for (let j = 0; j < kernelW; j++) {
@@ -112,10 +143,10 @@ export function col2im(
         if (owEnd <= owBegin) continue;
         let src = cols + ((<usize>r * rowLength) << 2);
         if (stride == 1) {
-          col2imTapStride1(src, dx, c, batch, height, width, padding, outH, outW, i, j, owBegin, owEnd);
+          col2imTapStride1(src, dx, c, batch, height, width, padding, outH, outW, i, j, owBegin, owEnd, n0, n1);
           continue;
         }
-        for (let n = 0; n < batch; n++) {
+        for (let n = n0; n < n1; n++) {
           const image = dx + (<usize>((c * batch + n) * plane) << 2);
           for (let oh = 0; oh < outH; oh++) {
             const ih = oh * stride - padding + i;

@@ -36,9 +36,21 @@ export function sgemmColumns(
   transA: i32, transB: i32, M: i32, N: i32, K: i32,
   a: usize, b: usize, c: usize, accumulate: i32, work: usize, n0: i32, n1: i32,
 ): void {
+  gemmColumnsInto(transA, transB, M, N, K, a, b, c, N, 0, accumulate, work, n0, n1);
+}
+
+/**
+ * sgemmColumns with C's column j of row i at c + 4·(i·ldc + j − firstColumn): columns [n0, n1)
+ * of the product written to a buffer of their own (ldc ≥ n1 − firstColumn), element for element
+ * the same sums.
+ */
+export function gemmColumnsInto(
+  transA: i32, transB: i32, M: i32, N: i32, K: i32,
+  a: usize, b: usize, c: usize, ldc: i32, firstColumn: i32, accumulate: i32, work: usize, n0: i32, n1: i32,
+): void {
   if (M <= 0 || n1 <= n0) return;
   if (K <= 0) {
-    if (!accumulate) for (let i = 0; i < M; i++) memory.fill(c + (<usize>(i * N + n0) << 2), 0, <usize>(n1 - n0) << 2);
+    if (!accumulate) for (let i = 0; i < M; i++) memory.fill(c + (<usize>(i * ldc + n0 - firstColumn) << 2), 0, <usize>(n1 - n0) << 2);
     return;
   }
   const packedA = work;
@@ -70,7 +82,7 @@ export function sgemmColumns(
               packB(b, N, jc + jr, pc, cols, kc, packedB + (<usize>(jr * kc) << 2)); // the edge strip, zero-padded
             }
           }
-          panelTiles(packedA, pb, bStride, kc, c + (<usize>(ic * N + jc + jr) << 2), N, mc, cols, acc, tile);
+          panelTiles(packedA, pb, bStride, kc, c + (<usize>(ic * ldc + jc + jr - firstColumn) << 2), ldc, mc, cols, acc, tile);
         }
       }
     }

@@ -24,6 +24,6 @@ export {
   sparseForward, sparseBackwardInput, sparseBackwardWeights, transpose, addPerRow, sumEachRow,
   gatherWeights, scatterWeights, bytesToFloatTransposed,
 } from "./sparse";
-export { im2col, col2im, maxPool2d, maxPool2dBackward, maxPool2x2BackwardTiled, transposePlanes } from "./conv";
+export { im2col, col2im, convInputGradient, maxPool2d, maxPool2dBackward, maxPool2x2BackwardTiled, transposePlanes } from "./conv";
 export { padPlanes, splatWeights, convForward, convWeightGrad, convWeightGradOutputsPerTask } from "./direct-conv";
 export { sparseConvForward, sparseConvWeightGrad, splatAt } from "./sparse-conv";

@@ -4,7 +4,7 @@
 // training steps/s of LeNet-5 and Conv-2 on MNIST (the real `ticket train`), with PyTorch CPU and
 // TensorFlow.js measured in the same run where they are installed.
 
-import { suitsDirectConvolution, windowOutput } from "../src/autograd/image-ops.js";
+import { convolutionInputGradient, suitsDirectConvolution, windowOutput } from "../src/autograd/image-ops.js";
 import { take } from "../src/data/dataset.js";
 import { engine } from "../src/engine/engine.js";
 import { pruneToFraction } from "../src/lottery/masks.js";
@@ -55,21 +55,10 @@ function layerSpeed(l: Layer, rng: Random): Record<string, number | string> {
   };
   const pad = l.padding,
     paddedSize = l.size + 2 * pad;
-  // in floats: x, w, cols, y, dy, dx, dcols, dw, the padded input and the splatted weights (four floats each)
-  const sizes = [
-    inputSize,
-    l.o * rows,
-    rows * cols,
-    l.o * cols,
-    l.o * cols,
-    inputSize,
-    rows * cols,
-    l.o * rows,
-    l.c * BATCH * paddedSize * paddedSize,
-    4 * l.o * rows,
-  ];
+  // in floats: x, w, cols, y, dy, dx, dw, the padded input and the splatted weights (four floats each)
+  const sizes = [inputSize, l.o * rows, rows * cols, l.o * cols, l.o * cols, inputSize, l.o * rows, l.c * BATCH * paddedSize * paddedSize, 4 * l.o * rows];
   const blocks = sizes.map(block);
-  const [x, w, colsBlock, y, dy, dx, dcols, dw, xp, splat] = blocks;
+  const [x, w, colsBlock, y, dy, dx, dw, xp, splat] = blocks;
   const geometry = [l.c, BATCH, l.size, l.size, l.k, l.k, 1, l.padding, outH, outW];
   const flops = 2 * l.o * rows * cols;
   const forward = time(() => {
@@ -77,9 +66,8 @@ function layerSpeed(l: Layer, rng: Random): Record<string, number | string> {
     e.gemm(0, 0, l.o, cols, rows, w, colsBlock, y, 0);
   });
   const inputGradient = time(() => {
-    e.gemm(1, 0, rows, cols, l.o, w, dy, dcols, 0);
     e.kernels.fill(dx, 0, inputSize);
-    e.parallel("col2im", l.c, 1, rows * cols, (c0, c1) => [dcols, dx, ...geometry, c0, c1]);
+    convolutionInputGradient(w, dy, dx, BATCH, l.o, g);
   });
   const weightGradient = time(() => e.gemm(0, 1, l.o, rows, cols, dy, colsBlock, dw, 0));
   // the direct kernels (assembly/direct-conv.ts) as conv2d runs them: padding and splatted weights included
@@ -230,7 +218,16 @@ export function printConv(r: Awaited<ReturnType<typeof benchConv>>): void {
   const cell = (l: Record<string, any>, pass: string): string => `${l[`${pass}Gflops`].toFixed(1)} (${pct(l[`${pass}OfPeak`])})`;
   printTable(
     `conv2d layers, batch ${r.batch}: GFLOP/s (and share of the SIMD peak, ${(r.simdPeakGflops as number).toFixed(1)} GFLOP/s in this run); training runs the path named last`,
-    ["layer", "O×(C·k·k)×(N·Ho·Wo)", "forward: im2col + GEMM", "direct", "input gradient: GEMM + col2im", "weight gradient: GEMM", "direct", "training"],
+    [
+      "layer",
+      "O×(C·k·k)×(N·Ho·Wo)",
+      "forward: im2col + GEMM",
+      "direct",
+      "input gradient: GEMM + col2im, a few images at a time",
+      "weight gradient: GEMM",
+      "direct",
+      "training",
+    ],
     (r.layers as Record<string, any>[]).map((l) => [
       l.layer,
       l.product,

@@ -296,6 +296,40 @@ describe("every op: forward against float64, gradient against finite differences
       checkConvolution("conv2d (direct)", t, (x, w, b) => conv2d(x, w, b, t.n, geometry(t)));
     });
   }
+  it("the input gradient folded back a few images at a time has the bits of Wᵀ · dy and col2im over the whole batch, accumulated", () => {
+    const e = engine();
+    const rng = new Random(12);
+    // a deep kernel with padding, and a shallow one: chunks of one image up to the whole batch, an uneven last chunk
+    for (const t of [
+      { c: 3, n: 5, h: 9, w: 11, o: 7, k: 3, stride: 1, padding: 1 },
+      { c: 2, n: 4, h: 12, w: 12, o: 5, k: 5, stride: 1, padding: 0 },
+    ]) {
+      const g = geometry(t);
+      const { outH, outW } = windowOutput(g);
+      const depth = t.c * t.k * t.k,
+        columns = t.n * outH * outW,
+        inputs = t.c * t.n * t.h * t.w;
+      tidy(() => {
+        const w = tensor(randomArray(rng, t.o * depth), [t.o, depth]);
+        const dy = tensor(randomArray(rng, t.o * columns), [t.o, columns]);
+        const start = randomArray(rng, inputs);
+        const whole = tensor(new Float32Array(depth * columns), [depth, columns]);
+        const expected = tensor(start.slice(), [inputs]);
+        e.kernels.sgemm(1, 0, depth, columns, t.o, w.ptr, dy.ptr, whole.ptr, 0, e.gemmWorkspace(0));
+        e.kernels.col2im(whole.ptr, expected.ptr, t.c, t.n, t.h, t.w, t.k, t.k, 1, t.padding, outH, outW, 0, t.c);
+        for (const chunkImages of [1, 2, 3, t.n]) {
+          const dx = tensor(start.slice(), [inputs]);
+          const chunk = tensor(new Float32Array(depth * chunkImages * outH * outW));
+          const shape = [t.c, t.n, t.h, t.w, t.k, t.k, 1, t.padding, outH, outW, t.o] as const;
+          e.kernels.convInputGradient(w.ptr, dy.ptr, dx.ptr, chunk.ptr, e.gemmWorkspace(0), ...shape, chunkImages, 0, t.n);
+          expect(new Uint32Array(dx.view().slice().buffer), `${JSON.stringify(t)}, ${chunkImages} images a chunk`).toEqual(
+            new Uint32Array(expected.view().slice().buffer),
+          );
+        }
+      });
+    }
+  });
+
   // the compact kernels with every tap kept (the values are then W itself, by output then input):
   // blocks of several short rows, of 8 and 7 vectors, partial last vectors, and the 'full'
   // correlation of the input gradient with and without padding

@@ -145,7 +145,7 @@ describe("kernel threads over shared memory", () => {
     const g = { channels: 3, height: 14, width: 14, kernelH: 5, kernelW: 5, stride: 1, padding: 1 };
     const [outputs, batch, outSide] = [6, 8, 12];
     tidy(() => {
-      const x = tensor(randomArray(rng, g.channels * batch * g.height * g.width), [g.channels, batch * g.height * g.width]);
+      const x = tensor(randomArray(rng, g.channels * batch * g.height * g.width), [g.channels, batch * g.height * g.width], { requiresGrad: true });
       const w = tensor(randomArray(rng, outputs * 75), [outputs, 75], { requiresGrad: true });
       const b = tensor(randomArray(rng, outputs), [outputs], { requiresGrad: true });
       const y = conv2d(x, w, b, batch, g);
@@ -176,9 +176,15 @@ describe("kernel threads over shared memory", () => {
         0,
         Math.ceil(outputs / e.kernels.convWeightGradOutputsPerTask()) * g.channels,
       );
+      // the input gradient: the whole product, then col2im
+      const columns = tensor(new Float32Array(75 * y.shape[1]));
+      const dx1 = tensor(new Float32Array(x.size));
+      e.kernels.sgemm(1, 0, 75, y.shape[1], outputs, w.ptr, dy.ptr, columns.ptr, 0, e.gemmWorkspace(0));
+      e.kernels.col2im(columns.ptr, dx1.ptr, g.channels, batch, g.height, g.width, 5, 5, 1, 1, outSide, outSide, 0, g.channels);
       expect(y.shape).toEqual([outputs, batch * outSide * outSide]);
       expect(bits(y.view())).toEqual(bits(y1.view()));
       expect(bits(w.grad!.view())).toEqual(bits(dw1.view()));
+      expect(bits(x.grad!.view())).toEqual(bits(dx1.view()));
     });
   });
 

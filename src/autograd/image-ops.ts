@@ -127,6 +127,42 @@ export function suitsDirectConvolution(g: WindowGeometry): boolean {
   return directKernelsFit(g) && (g.channels * g.kernelH * g.kernelW <= DIRECT_CONVOLUTION_DEPTH || windowOutput(g).outW >= DIRECT_DEEP_MIN_WIDTH);
 }
 
+/**
+ * Floats of the input gradient's columns (Wᵀ · dy) computed at a time, in whole images: small
+ * enough to stay in cache until col2im folds them back.
+ */
+const INPUT_GRADIENT_CHUNK_FLOATS = 1 << 16;
+
+/**
+ * dx += col2im(Wᵀ · dy) for a convolution (w [O, C·kh·kw], dy [O, N·Ho·Wo], dx [C, N·H·W]): threads
+ * split the images, and each folds back INPUT_GRADIENT_CHUNK_FLOATS of columns at a time.
+ */
+export function convolutionInputGradient(w: number, dy: number, dx: number, batch: number, outputs: number, g: WindowGeometry): void {
+  const e = engine();
+  const { outH, outW } = windowOutput(g);
+  const depth = g.channels * g.kernelH * g.kernelW;
+  const chunkImages = Math.max(1, Math.floor(INPUT_GRADIENT_CHUNK_FLOATS / (depth * outH * outW)));
+  const chunkFloats = depth * chunkImages * outH * outW;
+  const chunks = e.allocator.alloc(4 * e.threads * chunkFloats);
+  const geometry = [g.channels, batch, g.height, g.width, g.kernelH, g.kernelW, g.stride, g.padding, outH, outW];
+  try {
+    e.parallel("convInputGradient", batch, 1, 2 * outputs * depth * batch * outH * outW, (n0, n1, part) => [
+      w,
+      dy,
+      dx,
+      chunks + 4 * part * chunkFloats,
+      e.gemmWorkspace(part),
+      ...geometry,
+      outputs,
+      chunkImages,
+      n0,
+      n1,
+    ]);
+  } finally {
+    e.allocator.release(chunks, 4 * e.threads * chunkFloats);
+  }
+}
+
 /** x zero-padded by `pad` on every side of every plane: [C, N·H·W] → [C, N·(H+2p)·(W+2p)] (x itself when pad is 0). */
 export function padded(x: Tensor, planes: number, height: number, width: number, pad: number): Tensor {
   if (pad === 0) return x;
@@ -139,7 +175,7 @@ export function padded(x: Tensor, planes: number, height: number, width: number,
  * A stride-1 convolution: x [C, N·H·W], w [O, C·kh·kw], b [O] → y [O, N·Ho·Wo], the same sums as
  * W · im2col(x) + b in another order, for geometries that suit it (suitsDirectConvolution).
  * Forward and weight gradient are direct (assembly/direct-conv.ts), the bias gradient is summed
- * per channel, and the input gradient is Wᵀ · dy folded back by col2im; each accumulates.
+ * per channel, and the input gradient is Wᵀ · dy folded back by col2im a few images at a time; each accumulates.
  */
 export function conv2d(x: Tensor, w: Tensor, b: Tensor, batch: number, g: WindowGeometry): Tensor {
   expectImage("conv2d", x, g.channels, batch, g.height, g.width);
@@ -167,7 +203,6 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor, batch: number, g: Window
   const shape = [g.channels, batch, paddedH, paddedW, outputs, g.kernelH, g.kernelW];
   e.parallel("convForward", batch, 1, flops, (n0, n1) => [xp.ptr, splatted.ptr, b.ptr, out.ptr, ...shape, n0, n1]);
   splatted.dispose();
-  const geometry = [g.channels, batch, g.height, g.width, g.kernelH, g.kernelW, 1, g.padding, outH, outW];
   const result = fromOp(out, [x, w, b], () => {
     const dy = out.gradBuffer().ptr;
     if (w.requiresGrad) {
@@ -179,13 +214,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor, batch: number, g: Window
       const { buffer, overwrite } = b.gradTarget();
       e.kernels.sumEachRow(dy, buffer.ptr, outputs, columns, overwrite ? 0 : 1);
     }
-    if (x.requiresGrad) {
-      const gradCols = new Tensor([depth, columns], false, "conv2d column gradient");
-      e.gemm(1, 0, depth, columns, outputs, w.ptr, dy, gradCols.ptr, 0);
-      const dx = x.gradBuffer().ptr;
-      e.parallel("col2im", g.channels, 1, gradCols.size, (c0, c1) => [gradCols.ptr, dx, ...geometry, c0, c1]);
-      gradCols.dispose();
-    }
+    if (x.requiresGrad) convolutionInputGradient(w.ptr, dy, x.gradBuffer().ptr, batch, outputs, g);
   });
   // without a backward pass to come, the padded copy has done its work
   if (xp !== x && !result.backwardFn) xp.dispose();

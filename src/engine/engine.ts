@@ -166,17 +166,22 @@ export class Engine {
     );
   }
 
-  /** Splits [0, n) into ranges for the threads (aligned), running `name` with `args(begin, end)` on each. */
-  parallel(name: string, n: number, align: number, work: number, args: (begin: number, end: number) => number[]): void {
+  /** Splits [0, n) into ranges for the threads (aligned), running `name` with `args(begin, end, part)` on each. */
+  parallel(name: string, n: number, align: number, work: number, args: (begin: number, end: number, part: number) => number[]): void {
     const parts = this.pool && work >= PARALLEL_FLOPS ? Math.min(this.threads, Math.floor(n / align)) : 1;
     if (parts < 2) {
-      (this.kernels as unknown as Record<string, (...a: number[]) => void>)[name](...args(0, n));
+      (this.kernels as unknown as Record<string, (...a: number[]) => void>)[name](...args(0, n, 0));
       return;
     }
     this.pool!.run(
       name,
-      splitAligned(n, parts, align).map(([b, e]) => args(b, e)),
+      splitAligned(n, parts, align).map(([b, e], part) => args(b, e, part)),
     );
+  }
+
+  /** The GEMM workspace for part `part` (< threads) of a parallel call: each thread has its own. */
+  gemmWorkspace(part: number): number {
+    return this.threadGemmWork[part];
   }
 
   /** Stops the kernel threads (a process can then exit). */

@@ -174,6 +174,27 @@ export interface KernelExports {
     c0: number,
     c1: number,
   ): void;
+  convInputGradient(
+    w: number,
+    dy: number,
+    dx: number,
+    chunk: number,
+    work: number,
+    channels: number,
+    batch: number,
+    height: number,
+    width: number,
+    kernelH: number,
+    kernelW: number,
+    stride: number,
+    padding: number,
+    outH: number,
+    outW: number,
+    outputs: number,
+    chunkImages: number,
+    n0: number,
+    n1: number,
+  ): void;
   maxPool2d(
     x: number,
     out: number,
