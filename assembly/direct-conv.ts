@@ -215,12 +215,12 @@ function addOrSet(at: usize, value: f32, accumulate: i32): void {
 }
 
 /**
- * The weight gradient of OB ≤ 3 output channels from o at input channel c, for T ≤ 3 taps of the
+ * The weight gradient of OB ≤ 4 output channels from o at input channel c, for T ≤ 3 taps (T ≤ 2 when OB = 4) of the
  * kernel (consecutive in (i, j) order, so consecutive in dw, and at byte offsets 0, off1, off2 in
  * the input): registers a[o][t] sum dy[o][n][oy][ox] · xp[c][n][oy + i][ox + j] over every
  * (n, oy, ox) in that order, four columns at a time (a last partial vector counts only the
  * columns not yet counted), then each is reduced and written to dw[o][c][i][j] (or added to it).
- * Nine accumulators keep both FMA pipes busy through their latency; more spill. V > 0: every row
+ * Eight or nine accumulators keep both FMA pipes busy through their latency; more spill. V > 0: every row
  * is exactly V vectors (a constant loop length); V = 0: outW as it comes.
  */
 // @ts-ignore: decorator
@@ -232,10 +232,12 @@ function weightGradBlock(
   let a00 = f32x4.splat(0), a01 = a00, a02 = a00;
   let a10 = a00, a11 = a00, a12 = a00;
   let a20 = a00, a21 = a00, a22 = a00;
+  let a30 = a00, a31 = a00;
   const full = V > 0 ? 4 * V : outW & ~3;
   const tail = V > 0 ? 0 : outW & 3;
   const rowBytes = <usize>paddedW << 2;
   const twoChannelsBytes = outChannelBytes << 1;
+  const threeChannelsBytes = twoChannelsBytes + outChannelBytes;
   for (let n = 0; n < batch; n++) {
     let d = dy + ((<usize>n * <usize>(outH * outW)) << 2);
     let x = xTap + ((<usize>n * <usize>(paddedH * paddedW)) << 2);
@@ -247,15 +249,18 @@ function weightGradBlock(
         const d0 = v128.load(dAt);
         const d1 = OB > 1 ? v128.load(dAt + outChannelBytes) : d0;
         const d2 = OB > 2 ? v128.load(dAt + twoChannelsBytes) : d0;
+        const d3 = OB > 3 ? v128.load(dAt + threeChannelsBytes) : d0;
         const x0 = v128.load(xAt);
         a00 = madd(d0, x0, a00);
         if (OB > 1) a10 = madd(d1, x0, a10);
         if (OB > 2) a20 = madd(d2, x0, a20);
+        if (OB > 3) a30 = madd(d3, x0, a30);
         if (T > 1) {
           const x1 = v128.load(xAt + off1);
           a01 = madd(d0, x1, a01);
           if (OB > 1) a11 = madd(d1, x1, a11);
           if (OB > 2) a21 = madd(d2, x1, a21);
+          if (OB > 3) a31 = madd(d3, x1, a31);
         }
         if (T > 2) {
           const x2 = v128.load(xAt + off2);
@@ -272,15 +277,18 @@ function weightGradBlock(
         const d0 = v128.and(v128.load(dAt), tailMask);
         const d1 = OB > 1 ? v128.and(v128.load(dAt + outChannelBytes), tailMask) : d0;
         const d2 = OB > 2 ? v128.and(v128.load(dAt + twoChannelsBytes), tailMask) : d0;
+        const d3 = OB > 3 ? v128.and(v128.load(dAt + threeChannelsBytes), tailMask) : d0;
         const x0 = v128.load(xAt);
         a00 = madd(d0, x0, a00);
         if (OB > 1) a10 = madd(d1, x0, a10);
         if (OB > 2) a20 = madd(d2, x0, a20);
+        if (OB > 3) a30 = madd(d3, x0, a30);
         if (T > 1) {
           const x1 = v128.load(xAt + off1);
           a01 = madd(d0, x1, a01);
           if (OB > 1) a11 = madd(d1, x1, a11);
           if (OB > 2) a21 = madd(d2, x1, a21);
+          if (OB > 3) a31 = madd(d3, x1, a31);
         }
         if (T > 2) {
           const x2 = v128.load(xAt + off2);
@@ -308,6 +316,11 @@ function weightGradBlock(
     if (T > 1) addOrSet(at + 4, lanesSum(a21), accumulate);
     if (T > 2) addOrSet(at + 8, lanesSum(a22), accumulate);
   }
+  if (OB > 3) {
+    const at = dwAt + dwPerOutputBytes * 3;
+    addOrSet(at, lanesSum(a30), accumulate);
+    if (T > 1) addOrSet(at + 4, lanesSum(a31), accumulate);
+  }
 }
 
 /** One weight-gradient block of OB output channels and T taps (run-time values, dispatched to constants), rows of V vectors. */
@@ -317,7 +330,10 @@ function weightGradTaps(
   V: i32, ob: i32, taps: i32, dy: usize, outChannelBytes: usize, xTap: usize, off1: usize, off2: usize, dwAt: usize, dwPerOutputBytes: usize,
   batch: i32, outH: i32, outW: i32, paddedH: i32, paddedW: i32, tailMask: v128, accumulate: i32,
 ): void {
-  if (ob == 3) {
+  if (ob == 4) {
+    if (taps == 2) weightGradBlock(4, 2, V, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+    else weightGradBlock(4, 1, V, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
+  } else if (ob == 3) {
     if (taps == 3) weightGradBlock(3, 3, V, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
     else if (taps == 2) weightGradBlock(3, 2, V, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
     else weightGradBlock(3, 1, V, dy, outChannelBytes, xTap, off1, off2, dwAt, dwPerOutputBytes, batch, outH, outW, paddedH, paddedW, tailMask, accumulate);
@@ -332,17 +348,33 @@ function weightGradTaps(
   }
 }
 
-/** Output channels per weight-gradient task: with three taps, nine accumulators. */
-const WEIGHT_GRAD_OUTPUTS_PER_TASK: i32 = 3;
+/**
+ * Cycles per output position of a layer's blocks of `perTask` output channels × `groupTaps` taps,
+ * as the FMA pipes see them: two FMAs a cycle, but each accumulator waits four cycles for its
+ * last FMA, so a block of fewer than eight accumulators runs at the latency's pace.
+ */
+function weightGradCycles(outputs: i32, kernelTaps: i32, perTask: i32, groupTaps: i32): f64 {
+  let cycles = 0.0;
+  for (let o = 0; o < outputs; o += perTask) {
+    const ob = min(perTask, outputs - o);
+    for (let t = 0; t < kernelTaps; t += groupTaps) cycles += max(<f64>(ob * min(groupTaps, kernelTaps - t)) / 2, 4);
+  }
+  return cycles;
+}
 
-/** How many output channels one convWeightGrad task covers (its callers count tasks with it). */
-export function convWeightGradOutputsPerTask(): i32 {
-  return WEIGHT_GRAD_OUTPUTS_PER_TASK;
+/**
+ * How many output channels one convWeightGrad task covers (its callers count tasks with it): 3
+ * with taps three at a time (nine accumulators), or 4 with taps two at a time (eight), whichever
+ * leaves less of the layer in short blocks (LeNet-5's 16 outputs: four blocks of 4, not five of
+ * 3 and one of 1).
+ */
+export function convWeightGradOutputsPerTask(outputs: i32, kernelTaps: i32): i32 {
+  return weightGradCycles(outputs, kernelTaps, 4, 2) < weightGradCycles(outputs, kernelTaps, 3, 3) ? 4 : 3;
 }
 
 /**
  * dw[o][c][i][j] (+)= Σ_n Σ_oy Σ_ox dy[o][n][oy][ox] · xp[c][n][oy + i][ox + j], for tasks
- * [t0, t1) of (group of WEIGHT_GRAD_OUTPUTS_PER_TASK output channels, input channel): threads
+ * [t0, t1) of (group of convWeightGradOutputsPerTask output channels, input channel): threads
  * split the tasks and each weight's sum is one task's, in the same order for any split or grouping.
  * dy: [O, N·Ho·Wo]; xp: [C, N·Hp·Wp] (padded); dw: [O, C·kh·kw]; Wo ≥ 4.
  */
@@ -360,15 +392,17 @@ export function convWeightGrad(
   // lanes of the last partial vector (at outW − 4) that no full vector has counted
   const fresh = 4 - (outW & 3);
   const tailMask = i32x4.ge_s(i32x4(0, 1, 2, 3), i32x4.splat(fresh));
+  const perTask = convWeightGradOutputsPerTask(outputs, kernelTaps);
+  const groupTaps = perTask == 4 ? 2 : 3;
   for (let t = t0; t < t1; t++) {
-    const o = (t / channels) * WEIGHT_GRAD_OUTPUTS_PER_TASK;
+    const o = (t / channels) * perTask;
     const c = t % channels;
-    const ob = min(WEIGHT_GRAD_OUTPUTS_PER_TASK, outputs - o);
+    const ob = min(perTask, outputs - o);
     const d = dy + <usize>o * outChannelBytes;
     const xChannel = xp + <usize>c * inChannelBytes;
     const dwChannel = dw + (((<usize>o * <usize>channels + c) * <usize>kernelTaps) << 2);
-    for (let tap = 0; tap < kernelTaps; tap += 3) {
-      const taps = min(3, kernelTaps - tap);
+    for (let tap = 0; tap < kernelTaps; tap += groupTaps) {
+      const taps = min(groupTaps, kernelTaps - tap);
       // byte offset of each tap's window in the input plane
       const off0 = <usize>(tap / kw) * rowBytes + (<usize>(tap % kw) << 2);
       const off1 = taps > 1 ? <usize>((tap + 1) / kw) * rowBytes + (<usize>((tap + 1) % kw) << 2) - off0 : 0;

@@ -77,7 +77,7 @@ function layerSpeed(l: Layer, rng: Random): Record<string, number | string> {
     e.kernels.splatWeights(w, splat, l.o * rows);
     e.parallel("convForward", BATCH, 1, flops, (n0, n1) => [padded, splat, 0, y, l.c, BATCH, paddedSize, paddedSize, l.o, l.k, l.k, n0, n1]);
   });
-  const tasks = Math.ceil(l.o / e.kernels.convWeightGradOutputsPerTask()) * l.c;
+  const tasks = Math.ceil(l.o / e.kernels.convWeightGradOutputsPerTask(l.o, l.k * l.k)) * l.c;
   const directWeightGradient = time(() =>
     e.parallel("convWeightGrad", tasks, 1, flops, (t0, t1) => [dy, padded, dw, l.c, BATCH, paddedSize, paddedSize, l.o, l.k, l.k, 0, t0, t1]),
   );

@@ -174,7 +174,7 @@ describe("kernel threads over shared memory", () => {
         5,
         0,
         0,
-        Math.ceil(outputs / e.kernels.convWeightGradOutputsPerTask()) * g.channels,
+        Math.ceil(outputs / e.kernels.convWeightGradOutputsPerTask(outputs, 25)) * g.channels,
       );
       // the input gradient: the whole product, then col2im
       const columns = tensor(new Float32Array(75 * y.shape[1]));

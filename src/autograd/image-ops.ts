@@ -207,7 +207,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor, batch: number, g: Window
     const dy = out.gradBuffer().ptr;
     if (w.requiresGrad) {
       const { buffer, overwrite } = w.gradTarget();
-      const tasks = Math.ceil(outputs / e.kernels.convWeightGradOutputsPerTask()) * g.channels;
+      const tasks = Math.ceil(outputs / e.kernels.convWeightGradOutputsPerTask(outputs, g.kernelH * g.kernelW)) * g.channels;
       e.parallel("convWeightGrad", tasks, 1, flops, (t0, t1) => [dy, xp.ptr, buffer.ptr, ...shape, overwrite ? 0 : 1, t0, t1]);
     }
     if (b.requiresGrad) {

@@ -228,7 +228,7 @@ export interface KernelExports {
     n0: number,
     n1: number,
   ): void;
-  convWeightGradOutputsPerTask(): number;
+  convWeightGradOutputsPerTask(outputs: number, kernelTaps: number): number;
   convWeightGrad(
     dy: number,
     xp: number,
