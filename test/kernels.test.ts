@@ -10,6 +10,37 @@ beforeAll(async () => {
 
 describe("elementwise kernels", () => {
   const rng = new Random(1);
+  it("sumEachRow sums each row in one fixed order (four lanes, the lanes left to right, the last columns), however many rows share the pass, and accumulates", () => {
+    const e = engine();
+    const f = Math.fround;
+    const rowSum = (x: Float32Array, r: number, cols: number): number => {
+      const lanes = [0, 0, 0, 0];
+      let c = 0;
+      for (; c + 4 <= cols; c += 4) for (let l = 0; l < 4; l++) lanes[l] = f(lanes[l] + x[r * cols + c + l]);
+      let s = f(f(f(lanes[0] + lanes[1]) + lanes[2]) + lanes[3]);
+      for (; c < cols; c++) s = f(s + x[r * cols + c]);
+      return s;
+    };
+    for (const [rows, cols] of [
+      [1, 3],
+      [3, 8],
+      [4, 9],
+      [5, 60],
+      [7, 1],
+      [9, 34],
+    ]) {
+      const x = randomArray(rng, rows * cols);
+      const start = randomArray(rng, rows);
+      const tx = tensor(x),
+        out = tensor(start.slice());
+      e.kernels.sumEachRow(tx.ptr, out.ptr, rows, cols, 0);
+      const sums = Float32Array.from({ length: rows }, (_, r) => rowSum(x, r, cols));
+      expect(Array.from(out.view()), `${rows}×${cols}`).toEqual(Array.from(sums));
+      out.set(start);
+      e.kernels.sumEachRow(tx.ptr, out.ptr, rows, cols, 1);
+      expect(Array.from(out.view()), `${rows}×${cols}, accumulated`).toEqual(Array.from(sums.map((s, r) => f(start[r] + s))));
+    }
+  });
   it("add, mul, scale, axpy, relu, sum on lengths that are not multiples of 4", () => {
     const e = engine();
     for (const n of [1, 3, 4, 5, 17, 1000]) {
