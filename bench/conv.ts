@@ -15,7 +15,7 @@ import { loadSplits } from "../src/node/splits.js";
 import { Random } from "../src/random.js";
 import type { SparseMode } from "../src/train/plan.js";
 import { PAPER_TRAINING, type Splits, train } from "../src/train/train.js";
-import { printTable, runTicket, time } from "./harness.js";
+import { interleaved, median, printTable, runTicket, time } from "./harness.js";
 import { pytorchAvailable, runPytorch } from "./peers/pytorch.js";
 import { initTfjsWasm, mnistFloatImages, tfjsLenet5Training } from "./peers/tfjs.js";
 
@@ -161,28 +161,50 @@ function prunedTraining(splits: Splits, name: string, iterations: number): Recor
   };
 }
 
+/**
+ * Runs of our training and PyTorch's per model, alternating: each side's median, and their
+ * ratio, then hold up on a host whose speed drifts over minutes.
+ */
+const TRAINING_ROUNDS = 3;
+
 export async function benchConv(options: { iterations?: number } = {}): Promise<Record<string, unknown>> {
   const { peakGflops, layerRows } = benchConvLayers();
   const lenetIterations = options.iterations ?? 1000;
   const conv2Iterations = Math.max(10, Math.round(lenetIterations / 25));
-  const training = [ourTraining("lenet-5", lenetIterations), ourTraining("conv-2", conv2Iterations)];
-  const mnist = loadSplits({ dir: defaultMnistDir(), validation: 5000, trainSubset: null, normalize: false, seed: 0 });
-  const splits: Splits = { train: mnist.train, validation: take(mnist.validation, 120), test: take(mnist.test, 120) };
-  const pruned = [prunedTraining(splits, "lenet-5", Math.round(lenetIterations / 2)), prunedTraining(splits, "conv-2", conv2Iterations)];
-  const peers: Record<string, unknown>[] = [];
   const torch = pytorchAvailable();
-  if (torch.ok) {
-    for (const t of training) {
-      const p = runPytorch({ kind: "train", model: t.model, threads: 1, iterations: t.iterations, lr: 1.2e-3 });
+  const training: Record<string, any>[] = [];
+  const peers: Record<string, unknown>[] = [];
+  for (const [model, iterations] of [
+    ["lenet-5", lenetIterations],
+    ["conv-2", conv2Iterations],
+  ] as const) {
+    const contenders: Record<string, () => Record<string, any>> = { ours: () => ourTraining(model, iterations) };
+    if (torch.ok) contenders.pytorch = () => runPytorch({ kind: "train", model, threads: 1, iterations, lr: 1.2e-3 });
+    const runs = interleaved(TRAINING_ROUNDS, contenders);
+    const ours = runs.ours.map((r) => r.stepsPerSecond as number);
+    training.push({
+      model,
+      iterations,
+      variant: runs.ours[0].variant,
+      stepsPerSecond: median(ours),
+      samples: ours,
+      peakRssMB: Math.max(...runs.ours.map((r) => r.peakRssMB as number)),
+    });
+    if (runs.pytorch && torch.ok) {
+      const theirs = runs.pytorch.map((r) => r.steps_per_second as number);
       peers.push({
         name: `PyTorch ${torch.version} CPU (1 thread)`,
-        model: t.model,
-        stepsPerSecond: p.steps_per_second,
-        oursOverPeer: t.stepsPerSecond / p.steps_per_second,
-        blas: p.blas,
+        model,
+        stepsPerSecond: median(theirs),
+        samples: theirs,
+        oursOverPeer: median(ours) / median(theirs),
+        blas: runs.pytorch[0].blas,
       });
     }
   }
+  const mnist = loadSplits({ dir: defaultMnistDir(), validation: 5000, trainSubset: null, normalize: false, seed: 0 });
+  const splits: Splits = { train: mnist.train, validation: take(mnist.validation, 120), test: take(mnist.test, 120) };
+  const pruned = [prunedTraining(splits, "lenet-5", Math.round(lenetIterations / 2)), prunedTraining(splits, "conv-2", conv2Iterations)];
   await initTfjsWasm();
   const { images, labels } = mnistFloatImages(3000);
   for (const backend of ["wasm", "cpu"] as const) {
@@ -239,10 +261,12 @@ export function printConv(r: Awaited<ReturnType<typeof benchConv>>): void {
       l.trainingPath,
     ]),
   );
+  const range = (samples?: number[]): string => (samples && samples.length > 1 ? `${Math.min(...samples).toFixed(1)}–${Math.max(...samples).toFixed(1)}` : "—");
   const rows: (string | number)[][] = (r.training as Record<string, any>[]).map((t) => [
     `winning-ticket (wasm ${t.variant}, 1 thread)`,
     t.model,
     t.stepsPerSecond.toFixed(1),
+    range(t.samples),
     "—",
   ]);
   for (const p of r.peers as Record<string, any>[])
@@ -250,9 +274,14 @@ export function printConv(r: Awaited<ReturnType<typeof benchConv>>): void {
       p.name,
       p.model,
       p.stepsPerSecond ? p.stepsPerSecond.toFixed(1) : `cannot train: ${p.error}`,
+      range(p.samples),
       p.oursOverPeer ? `${p.oursOverPeer.toFixed(2)}×` : "—",
     ]);
-  printTable("Training on MNIST, batch 60, Adam (steps/s; ours over the peer's)", ["", "model", "steps/s", "ours / peer"], rows);
+  printTable(
+    `Training on MNIST, batch 60, Adam (steps/s: the median of ${TRAINING_ROUNDS} runs, ours and PyTorch's alternating; ours over the peer's medians)`,
+    ["", "model", "steps/s", "range", "ours / peer"],
+    rows,
+  );
   printTable(
     `Pruned: every prunable layer at ${100 * TICKET_REMAINING}% of its weights (steps/s, one thread; PyTorch trains a masked net at its dense speed)`,
     ["model", "dense-masked", "sparse", "sparse / our dense", "sparse / PyTorch"],

@@ -37,6 +37,24 @@ export function time(fn: () => void, options: { runs?: number; targetMs?: number
   return { medianMs: samples[Math.floor(runs / 2)], minMs: samples[0], runs, callsPerRun };
 }
 
+/** The median of a non-empty list. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * Runs each contender once per round, alternating (a, b, a, b, …), so that a machine whose speed
+ * drifts over minutes slows all of them alike; returns every contender's samples in run order.
+ */
+export function interleaved<K extends string, T>(rounds: number, contenders: Record<K, () => T>): Record<K, T[]> {
+  const names = Object.keys(contenders) as K[];
+  const samples = Object.fromEntries(names.map((n) => [n, [] as T[]])) as Record<K, T[]>;
+  for (let r = 0; r < rounds; r++) for (const n of names) samples[n].push(contenders[n]());
+  return samples;
+}
+
 const BIN = join(import.meta.dirname, "..", "dist", "cli", "main.js");
 
 /** Runs the built `ticket` command with `--quiet --out <temp dir>` and returns the JSON report it wrote there. */
