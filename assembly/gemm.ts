@@ -41,8 +41,8 @@ export function sgemmColumns(
 
 /**
  * sgemmColumns with C's column j of row i at c + 4·(i·ldc + j − firstColumn): columns [n0, n1)
- * of the product written to a buffer of their own (ldc ≥ n1 − firstColumn), element for element
- * the same sums.
+ * of the product written to a buffer of their own (firstColumn ≤ n0, ldc ≥ n1 − firstColumn),
+ * element for element the same sums.
  */
 export function gemmColumnsInto(
   transA: i32, transB: i32, M: i32, N: i32, K: i32,

@@ -162,8 +162,8 @@ function prunedTraining(splits: Splits, name: string, iterations: number): Recor
 }
 
 /**
- * Runs of our training and PyTorch's per model, alternating: each side's median, and their
- * ratio, then hold up on a host whose speed drifts over minutes.
+ * Runs of our training and of PyTorch's per model, alternating, so that each side's median and
+ * their ratio hold up on a host whose speed drifts over minutes.
  */
 const TRAINING_ROUNDS = 3;
 

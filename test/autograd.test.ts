@@ -289,6 +289,8 @@ describe("every op: forward against float64, gradient against finite differences
     { c: 2, n: 1, h: 5, w: 19, o: 9, k: 5, stride: 1, padding: 1 },
     // rows of three whole vectors, an odd number of rows: the single vectors of two rows pair up, the last row's runs alone
     { c: 1, n: 2, h: 7, w: 12, o: 4, k: 3, stride: 1, padding: 1 },
+    // four outputs whose weight gradient runs in one block of 4 × 2 taps, rows with a partial last vector
+    { c: 2, n: 2, h: 6, w: 9, o: 4, k: 3, stride: 1, padding: 1 },
   ];
   for (const t of directCases) {
     it(`conv2d, direct ${JSON.stringify(t)}`, () => {
@@ -299,7 +301,9 @@ describe("every op: forward against float64, gradient against finite differences
   it("the input gradient folded back a few images at a time has the bits of Wᵀ · dy and col2im over the whole batch, accumulated", () => {
     const e = engine();
     const rng = new Random(12);
-    // a deep kernel with padding, and a shallow one: chunks of one image up to the whole batch, an uneven last chunk
+    // 27 taps with padding (a product that reads dy in place) and 50 without (packed): chunks of one
+    // image up to the whole batch, an uneven last chunk, and the images split in two ranges as two
+    // threads split them; the floats past each chunk must stay untouched
     for (const t of [
       { c: 3, n: 5, h: 9, w: 11, o: 7, k: 3, stride: 1, padding: 1 },
       { c: 2, n: 4, h: 12, w: 12, o: 5, k: 5, stride: 1, padding: 0 },
@@ -317,14 +321,23 @@ describe("every op: forward against float64, gradient against finite differences
         const expected = tensor(start.slice(), [inputs]);
         e.kernels.sgemm(1, 0, depth, columns, t.o, w.ptr, dy.ptr, whole.ptr, 0, e.gemmWorkspace(0));
         e.kernels.col2im(whole.ptr, expected.ptr, t.c, t.n, t.h, t.w, t.k, t.k, 1, t.padding, outH, outW, 0, t.c);
+        const shape = [t.c, t.n, t.h, t.w, t.k, t.k, 1, t.padding, outH, outW, t.o] as const;
         for (const chunkImages of [1, 2, 3, t.n]) {
-          const dx = tensor(start.slice(), [inputs]);
-          const chunk = tensor(new Float32Array(depth * chunkImages * outH * outW));
-          const shape = [t.c, t.n, t.h, t.w, t.k, t.k, 1, t.padding, outH, outW, t.o] as const;
-          e.kernels.convInputGradient(w.ptr, dy.ptr, dx.ptr, chunk.ptr, e.gemmWorkspace(0), ...shape, chunkImages, 0, t.n);
-          expect(new Uint32Array(dx.view().slice().buffer), `${JSON.stringify(t)}, ${chunkImages} images a chunk`).toEqual(
-            new Uint32Array(expected.view().slice().buffer),
-          );
+          for (const ranges of [
+            [[0, t.n]],
+            [
+              [0, 2],
+              [2, t.n],
+            ],
+          ]) {
+            const dx = tensor(start.slice(), [inputs]);
+            const chunkFloats = depth * chunkImages * outH * outW;
+            const chunk = tensor(new Float32Array(chunkFloats + 64).fill(7));
+            for (const [n0, n1] of ranges) e.kernels.convInputGradient(w.ptr, dy.ptr, dx.ptr, chunk.ptr, e.gemmWorkspace(0), ...shape, chunkImages, n0, n1);
+            const label = `${JSON.stringify(t)}, ${chunkImages} images a chunk, images ${JSON.stringify(ranges)}`;
+            expect(new Uint32Array(dx.view().slice().buffer), label).toEqual(new Uint32Array(expected.view().slice().buffer));
+            expect(Array.from(chunk.view().subarray(chunkFloats)), `${label}: past the chunk`).toEqual(new Array(64).fill(7));
+          }
         }
       });
     }
