@@ -62,6 +62,20 @@ export function im2col(
   }
 }
 
+/** to[r][0..4V) += from[r][0..4V) for `rows` rows, V ≤ 4 vectors a row (a constant after inlining). */
+// @ts-ignore: decorator
+@inline
+function addVectorRows(V: i32, from: usize, to: usize, rows: i32, fromRowBytes: usize, toRowBytes: usize): void {
+  for (let r = 0; r < rows; r++) {
+    v128.store(to, f32x4.add(v128.load(to), v128.load(from)));
+    if (V > 1) v128.store(to, f32x4.add(v128.load(to, 16), v128.load(from, 16)), 16);
+    if (V > 2) v128.store(to, f32x4.add(v128.load(to, 32), v128.load(from, 32)), 32);
+    if (V > 3) v128.store(to, f32x4.add(v128.load(to, 48), v128.load(from, 48)), 48);
+    from += fromRowBytes;
+    to += toRowBytes;
+  }
+}
+
 /**
  * col2im's additions of one tap (i, j) of channel c at stride 1, over the output rows whose input
  * row lies inside the image (found once, not tested per row): the same additions in the same order.
@@ -82,6 +96,12 @@ function col2imTapStride1(
   for (let n = n0; n < n1; n++) {
     let from = src + ((<usize>(n - n0) * outPlane + <usize>(ohBegin * outW + owBegin)) << 2);
     let to = dx + (((<usize>c * <usize>batch + n) * plane + <usize>((ohBegin - padding + i) * width + owBegin - padding + j)) << 2);
+    // rows of one to four whole vectors (LeNet-5's second layer: two): no inner loops to set up per row
+    if (count == 8) addVectorRows(2, from, to, ohEnd - ohBegin, outRowBytes, rowBytes);
+    else if (count == 4) addVectorRows(1, from, to, ohEnd - ohBegin, outRowBytes, rowBytes);
+    else if (count == 12) addVectorRows(3, from, to, ohEnd - ohBegin, outRowBytes, rowBytes);
+    else if (count == 16) addVectorRows(4, from, to, ohEnd - ohBegin, outRowBytes, rowBytes);
+    if ((count & 3) == 0 && count <= 16) continue;
     for (let oh = ohBegin; oh < ohEnd; oh++) {
       let o: usize = 0;
       for (; o < vectorBytes; o += 16) v128.store(to + o, f32x4.add(v128.load(to + o), v128.load(from + o)));

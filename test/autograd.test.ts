@@ -291,6 +291,8 @@ describe("every op: forward against float64, gradient against finite differences
     { c: 1, n: 2, h: 7, w: 12, o: 4, k: 3, stride: 1, padding: 1 },
     // four outputs whose weight gradient runs in one block of 4 × 2 taps, rows with a partial last vector
     { c: 2, n: 2, h: 6, w: 9, o: 4, k: 3, stride: 1, padding: 1 },
+    // col2im's rows of four whole vectors
+    { c: 1, n: 2, h: 3, w: 16, o: 2, k: 1, stride: 1, padding: 0 },
   ];
   for (const t of directCases) {
     it(`conv2d, direct ${JSON.stringify(t)}`, () => {
