@@ -97,11 +97,14 @@ function col2imTapStride1(
     let from = src + ((<usize>(n - n0) * outPlane + <usize>(ohBegin * outW + owBegin)) << 2);
     let to = dx + (((<usize>c * <usize>batch + n) * plane + <usize>((ohBegin - padding + i) * width + owBegin - padding + j)) << 2);
     // rows of one to four whole vectors (LeNet-5's second layer: two): no inner loops to set up per row
-    if (count == 8) addVectorRows(2, from, to, ohEnd - ohBegin, outRowBytes, rowBytes);
-    else if (count == 4) addVectorRows(1, from, to, ohEnd - ohBegin, outRowBytes, rowBytes);
-    else if (count == 12) addVectorRows(3, from, to, ohEnd - ohBegin, outRowBytes, rowBytes);
-    else if (count == 16) addVectorRows(4, from, to, ohEnd - ohBegin, outRowBytes, rowBytes);
-    if ((count & 3) == 0 && count <= 16) continue;
+    if ((count & 3) == 0 && count <= 16) {
+      const rows = ohEnd - ohBegin;
+      if (count == 8) addVectorRows(2, from, to, rows, outRowBytes, rowBytes);
+      else if (count == 4) addVectorRows(1, from, to, rows, outRowBytes, rowBytes);
+      else if (count == 12) addVectorRows(3, from, to, rows, outRowBytes, rowBytes);
+      else addVectorRows(4, from, to, rows, outRowBytes, rowBytes);
+      continue;
+    }
     for (let oh = ohBegin; oh < ohEnd; oh++) {
       let o: usize = 0;
       for (; o < vectorBytes; o += 16) v128.store(to + o, f32x4.add(v128.load(to + o), v128.load(from + o)));
@@ -174,21 +177,9 @@ function col2imPart(
               const dst = image + (<usize>(ih * width + owBegin * stride - padding + j) << 2);
               const from = src + (<usize>owBegin << 2);
               const count = owEnd - owBegin;
-              if (stride == 1) {
-                let k = 0;
-                for (; k + 4 <= count; k += 4) {
-                  const o = <usize>k << 2;
-                  v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(from + o)));
-                }
-                for (; k < count; k++) {
-                  const o = <usize>k << 2;
-                  store<f32>(dst + o, load<f32>(dst + o) + load<f32>(from + o));
-                }
-              } else {
-                for (let k = 0; k < count; k++) {
-                  const d = dst + (<usize>(k * stride) << 2);
-                  store<f32>(d, load<f32>(d) + load<f32>(from + (<usize>k << 2)));
-                }
+              for (let k = 0; k < count; k++) {
+                const d = dst + (<usize>(k * stride) << 2);
+                store<f32>(d, load<f32>(d) + load<f32>(from + (<usize>k << 2)));
               }
             }
             src += <usize>outW << 2;
