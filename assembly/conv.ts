@@ -322,25 +322,63 @@ export function maxPool2x2BackwardTiled(dy: usize, argmax: usize, dx: usize, out
 /**
  * out[p][c][r] (+)= x[p][r][c] for each of `planes` planes of rows × cols: a channel-major image
  * [C, N·HW] becomes feature-major [C·HW, N] with rows = N, cols = HW (flatten), and back.
+ * Blocks of 4×4 go through registers (shuffles); the edges that no whole block covers, one by one.
  */
 export function transposePlanes(x: usize, out: usize, planes: i32, rows: i32, cols: i32, accumulate: i32): void {
-  const BLOCK = 16;
   const size = rows * cols;
+  const rows4 = rows & ~3,
+    cols4 = cols & ~3;
+  const srcRow = <usize>cols << 2,
+    dstRow = <usize>rows << 2;
   for (let p = 0; p < planes; p++) {
     const src = x + (<usize>(p * size) << 2);
     const dst = out + (<usize>(p * size) << 2);
-    for (let r0 = 0; r0 < rows; r0 += BLOCK) {
-      const r1 = min(rows, r0 + BLOCK);
-      for (let c0 = 0; c0 < cols; c0 += BLOCK) {
-        const c1 = min(cols, c0 + BLOCK);
-        for (let r = r0; r < r1; r++) {
-          for (let c = c0; c < c1; c++) {
-            const d = dst + (<usize>(c * rows + r) << 2);
-            const v = load<f32>(src + (<usize>(r * cols + c) << 2));
-            store<f32>(d, accumulate ? load<f32>(d) + v : v);
-          }
+    // column strips keep the rows of out being written few enough to stay in L1
+    for (let c0 = 0; c0 < cols4; c0 += TRANSPOSE_STRIP) {
+      const c1 = min(cols4, c0 + TRANSPOSE_STRIP);
+      for (let r = 0; r < rows4; r += 4) {
+        for (let c = c0; c < c1; c += 4) {
+          const s = src + <usize>r * srcRow + (<usize>c << 2);
+          const d = dst + <usize>c * dstRow + (<usize>r << 2);
+          transposeBlock(v128.load(s), v128.load(s + srcRow), v128.load(s + 2 * srcRow), v128.load(s + 3 * srcRow), d, dstRow, accumulate);
         }
       }
     }
+    for (let r = 0; r < rows; r++) {
+      for (let c = r < rows4 ? cols4 : 0; c < cols; c++) {
+        const d = dst + (<usize>(c * rows + r) << 2);
+        const v = load<f32>(src + (<usize>(r * cols + c) << 2));
+        store<f32>(d, accumulate ? load<f32>(d) + v : v);
+      }
+    }
   }
+}
+
+const TRANSPOSE_STRIP: i32 = 64;
+
+// Rows r0..r3 of a 4×4 block, stored (or added) as its four columns, dstRow bytes apart.
+// @ts-ignore: decorator
+@inline
+function transposeBlock(r0: v128, r1: v128, r2: v128, r3: v128, d: usize, dstRow: usize, accumulate: i32): void {
+  const t0 = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
+  const t3 = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
+  let c0 = v128.shuffle<f32>(t0, t2, 0, 1, 4, 5);
+  let c1 = v128.shuffle<f32>(t0, t2, 2, 3, 6, 7);
+  let c2 = v128.shuffle<f32>(t1, t3, 0, 1, 4, 5);
+  let c3 = v128.shuffle<f32>(t1, t3, 2, 3, 6, 7);
+  const d1 = d + dstRow,
+    d2 = d1 + dstRow,
+    d3 = d2 + dstRow;
+  if (accumulate) {
+    c0 = f32x4.add(v128.load(d), c0);
+    c1 = f32x4.add(v128.load(d1), c1);
+    c2 = f32x4.add(v128.load(d2), c2);
+    c3 = f32x4.add(v128.load(d3), c3);
+  }
+  v128.store(d, c0);
+  v128.store(d1, c1);
+  v128.store(d2, c2);
+  v128.store(d3, c3);
 }

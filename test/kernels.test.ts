@@ -10,6 +10,35 @@ beforeAll(async () => {
 
 describe("elementwise kernels", () => {
   const rng = new Random(1);
+  it("transposePlanes moves every element of each plane to its transposed place, in 4×4 blocks and at the edges, and adds when accumulating", () => {
+    const e = engine();
+    for (const [planes, rows, cols] of [
+      [1, 1, 1],
+      [2, 4, 4],
+      [3, 5, 7],
+      [2, 60, 16],
+      [1, 8, 70],
+      [2, 13, 66],
+      [2, 16, 5],
+    ]) {
+      const size = rows * cols;
+      const x = randomArray(rng, planes * size);
+      const start = randomArray(rng, planes * size);
+      const expected = new Float32Array(planes * size);
+      for (let p = 0; p < planes; p++)
+        for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) expected[p * size + c * rows + r] = x[p * size + r * cols + c];
+      const tx = tensor(x),
+        out = tensor(start.slice());
+      e.kernels.transposePlanes(tx.ptr, out.ptr, planes, rows, cols, 0);
+      expect(Array.from(out.view()), `${planes}×${rows}×${cols}`).toEqual(Array.from(expected));
+      out.set(start);
+      e.kernels.transposePlanes(tx.ptr, out.ptr, planes, rows, cols, 1);
+      const added = Float32Array.from(start, (v, i) => v + expected[i]);
+      expect(Array.from(out.view()), `${planes}×${rows}×${cols}, accumulating`).toEqual(Array.from(added));
+      tx.dispose();
+      out.dispose();
+    }
+  });
   it("sumEachRow sums each row in one fixed order (four lanes, the lanes left to right, the last columns), however many rows share the pass, and accumulates", () => {
     const e = engine();
     const f = Math.fround;
