@@ -319,6 +319,9 @@ export function maxPool2x2BackwardTiled(dy: usize, argmax: usize, dx: usize, out
   }
 }
 
+// Columns of a plane transposed per strip: few enough rows of out being written to stay in L1.
+const TRANSPOSE_STRIP: i32 = 64;
+
 /**
  * out[p][c][r] (+)= x[p][r][c] for each of `planes` planes of rows × cols: a channel-major image
  * [C, N·HW] becomes feature-major [C·HW, N] with rows = N, cols = HW (flatten), and back.
@@ -333,7 +336,6 @@ export function transposePlanes(x: usize, out: usize, planes: i32, rows: i32, co
   for (let p = 0; p < planes; p++) {
     const src = x + (<usize>(p * size) << 2);
     const dst = out + (<usize>(p * size) << 2);
-    // column strips keep the rows of out being written few enough to stay in L1
     for (let c0 = 0; c0 < cols4; c0 += TRANSPOSE_STRIP) {
       const c1 = min(cols4, c0 + TRANSPOSE_STRIP);
       for (let r = 0; r < rows4; r += 4) {
@@ -353,8 +355,6 @@ export function transposePlanes(x: usize, out: usize, planes: i32, rows: i32, co
     }
   }
 }
-
-const TRANSPOSE_STRIP: i32 = 64;
 
 // Rows r0..r3 of a 4×4 block, stored (or added) as its four columns, dstRow bytes apart.
 // @ts-ignore: decorator
