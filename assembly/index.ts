@@ -27,3 +27,4 @@ export {
 export { im2col, col2im, convInputGradient, maxPool2d, maxPool2dBackward, maxPool2x2BackwardTiled, transposePlanes } from "./conv";
 export { padPlanes, splatWeights, convForward, convWeightGrad, convWeightGradOutputsPerTask } from "./direct-conv";
 export { sparseConvForward, sparseConvWeightGrad, splatAt } from "./sparse-conv";
+export { splatFlippedWeights, convInputGradientSame } from "./direct-input-gradient";

@@ -1,5 +1,5 @@
 // Convolution speed: GFLOP/s of a conv2d layer's forward pass (im2col + GEMM, and direct), input
-// gradient (GEMM + col2im) and weight gradient (GEMM, and direct) for the layer shapes of LeNet-5
+// gradient (GEMM + col2im, or direct for one input channel and 'same' padding) and weight gradient (GEMM, and direct) for the layer shapes of LeNet-5
 // and Conv-2 on 28×28×1 and 32×32×3 inputs, batch 60, next to the SIMD peak measured in the same run; then
 // training steps/s of LeNet-5 and Conv-2 on MNIST (the real `ticket train`), with PyTorch CPU and
 // TensorFlow.js measured in the same run where they are installed.
@@ -245,7 +245,7 @@ export function printConv(r: Awaited<ReturnType<typeof benchConv>>): void {
       "O×(C·k·k)×(N·Ho·Wo)",
       "forward: im2col + GEMM",
       "direct",
-      "input gradient: GEMM + col2im, a few images at a time",
+      "input gradient: GEMM + col2im a few images at a time (direct: one channel, 'same')",
       "weight gradient: GEMM",
       "direct",
       "training",

@@ -1,5 +1,14 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { channelsToFeatures, conv2d, im2col, maxPool2d, suitsDirectConvolution, type WindowGeometry, windowOutput } from "../src/autograd/image-ops.js";
+import {
+  channelsToFeatures,
+  conv2d,
+  im2col,
+  maxPool2d,
+  suitsDirectConvolution,
+  suitsDirectInputGradient,
+  type WindowGeometry,
+  windowOutput,
+} from "../src/autograd/image-ops.js";
 import { liveProduct } from "../src/autograd/live-product.js";
 import { addPerRow, transpose } from "../src/autograd/ops.js";
 import { sparseConv2d, suitsSparseConvolution } from "../src/autograd/sparse-conv2d.js";
@@ -293,6 +302,10 @@ describe("every op: forward against float64, gradient against finite differences
     { c: 2, n: 2, h: 6, w: 9, o: 4, k: 3, stride: 1, padding: 1 },
     // col2im's rows of four whole vectors
     { c: 1, n: 2, h: 3, w: 16, o: 2, k: 1, stride: 1, padding: 0 },
+    // one input channel and 'same' padding: the direct input gradient, with shifts of two and three
+    // floats at the rows' ends, two blocks of output channels, rows of two and seven vectors
+    { c: 1, n: 2, h: 5, w: 8, o: 9, k: 5, stride: 1, padding: 2 },
+    { c: 1, n: 1, h: 4, w: 28, o: 3, k: 7, stride: 1, padding: 3 },
   ];
   for (const t of directCases) {
     it(`conv2d, direct ${JSON.stringify(t)}`, () => {
@@ -343,6 +356,80 @@ describe("every op: forward against float64, gradient against finite differences
         }
       });
     }
+  });
+
+  it("the direct input gradient of a 'same' convolution: float64's sums, accumulated, the same bits for any split of the images, and nothing from outside dy", () => {
+    const e = engine();
+    const rng = new Random(13);
+    // shifts of 1, 2 and 3 floats at the rows' ends, kernel 1, rows of two to seven vectors, one
+    // and two blocks of output channels, two input channels
+    for (const t of [
+      { c: 1, n: 3, h: 5, w: 8, o: 9, k: 5 },
+      { c: 2, n: 2, h: 4, w: 28, o: 3, k: 7 },
+      { c: 1, n: 2, h: 6, w: 12, o: 16, k: 3 },
+      { c: 1, n: 2, h: 3, w: 20, o: 2, k: 1 },
+    ]) {
+      const p = (t.k - 1) / 2;
+      const plane = t.h * t.w,
+        taps = t.k * t.k,
+        dyFloats = t.o * t.n * plane,
+        dxFloats = t.c * t.n * plane;
+      tidy(() => {
+        const w = tensor(randomArray(rng, t.o * t.c * taps), [t.o, t.c * taps]);
+        // dy between guards of NaN and infinity, which the loads at the rows' ends reach and must drop
+        const guarded = tensor(new Float32Array(16 + dyFloats + 16).fill(Number.NaN));
+        guarded.view().fill(Number.POSITIVE_INFINITY, 16 + dyFloats);
+        const dyValues = randomArray(rng, dyFloats);
+        guarded.view().set(dyValues, 16);
+        const dy = guarded.ptr + 64;
+        const start = randomArray(rng, dxFloats);
+        const flipped = tensor(new Float32Array(4 * t.o * t.c * taps));
+        e.kernels.splatFlippedWeights(w.ptr, flipped.ptr, t.o, t.c, t.k);
+        const expected = Float64Array.from(start);
+        for (let c = 0; c < t.c; c++)
+          for (let n = 0; n < t.n; n++)
+            for (let y = 0; y < t.h; y++)
+              for (let x = 0; x < t.w; x++)
+                for (let o = 0; o < t.o; o++)
+                  for (let i = 0; i < t.k; i++)
+                    for (let j = 0; j < t.k; j++) {
+                      const sy = y + p - i,
+                        sx = x + p - j;
+                      if (sy < 0 || sy >= t.h || sx < 0 || sx >= t.w) continue;
+                      expected[((c * t.n + n) * t.h + y) * t.w + x] +=
+                        w.view()[(o * t.c + c) * taps + i * t.k + j] * dyValues[((o * t.n + n) * t.h + sy) * t.w + sx];
+                    }
+        const runs = [
+          [[0, t.n]],
+          [
+            [0, 1],
+            [1, t.n],
+          ],
+        ].map((ranges) => {
+          const dx = tensor(new Float32Array(dxFloats + 16).fill(7));
+          dx.view().set(start);
+          for (const [n0, n1] of ranges) e.kernels.convInputGradientSame(flipped.ptr, dy, dx.ptr, t.c, t.n, t.h, t.w, t.o, t.k, 1, n0, n1);
+          expect(Array.from(dx.view().subarray(dxFloats)), `${JSON.stringify(t)}: past dx`).toEqual(new Array(16).fill(7));
+          return dx.view().slice(0, dxFloats);
+        });
+        expect(maxRelError(runs[0], expected), JSON.stringify(t)).toBeLessThan(1e-5);
+        expect(new Uint32Array(runs[1].buffer), `${JSON.stringify(t)}: split in two`).toEqual(new Uint32Array(runs[0].buffer));
+        // without accumulating, the sums alone
+        const fresh = tensor(new Float32Array(dxFloats).fill(Number.NaN));
+        e.kernels.convInputGradientSame(flipped.ptr, dy, fresh.ptr, t.c, t.n, t.h, t.w, t.o, t.k, 0, 0, t.n);
+        expect(
+          maxRelError(
+            fresh.view(),
+            expected.map((v, i) => v - start[i]),
+          ),
+          `${JSON.stringify(t)}: not accumulated`,
+        ).toBeLessThan(1e-5);
+      });
+    }
+    expect(suitsDirectInputGradient({ channels: 1, height: 28, width: 28, kernelH: 3, kernelW: 3, stride: 1, padding: 1 })).toBe(true);
+    expect(suitsDirectInputGradient({ channels: 1, height: 28, width: 28, kernelH: 5, kernelW: 5, stride: 1, padding: 0 })).toBe(false);
+    expect(suitsDirectInputGradient({ channels: 1, height: 14, width: 14, kernelH: 3, kernelW: 3, stride: 1, padding: 1 })).toBe(false);
+    expect(suitsDirectInputGradient({ channels: 1, height: 32, width: 32, kernelH: 3, kernelW: 3, stride: 1, padding: 1 })).toBe(false);
   });
 
   // the compact kernels with every tap kept (the values are then W itself, by output then input):

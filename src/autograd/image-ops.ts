@@ -128,6 +128,34 @@ export function suitsDirectConvolution(g: WindowGeometry): boolean {
 }
 
 /**
+ * Up to this many input channels, a 'same' convolution's input gradient is summed directly
+ * (assembly/direct-input-gradient.ts); with more, Wᵀ · dy has rows enough (C·kh·kw) for the
+ * packed GEMM: at two channels the two tied, at three the GEMM was faster. Measured by
+ * `npm run bench -- conv` (Conv-2's first layer on 28×28×1).
+ */
+export const DIRECT_INPUT_GRADIENT_CHANNELS = 1;
+
+/**
+ * Whether the direct input gradient takes a geometry: stride 1, a square odd kernel of at most 7
+ * with 'same' padding, rows of 8 to 28 floats in whole vectors (one row in registers), and few
+ * input channels (DIRECT_INPUT_GRADIENT_CHANNELS).
+ */
+export function suitsDirectInputGradient(g: WindowGeometry): boolean {
+  const k = g.kernelW;
+  return (
+    g.stride === 1 &&
+    g.kernelH === k &&
+    k % 2 === 1 &&
+    k <= 7 &&
+    2 * g.padding === k - 1 &&
+    g.width % 4 === 0 &&
+    g.width >= 8 &&
+    g.width <= 28 &&
+    g.channels <= DIRECT_INPUT_GRADIENT_CHANNELS
+  );
+}
+
+/**
  * Floats of the input gradient's columns (Wᵀ · dy) computed at a time, in whole images: small
  * enough to stay in cache until col2im folds them back.
  */
@@ -135,12 +163,26 @@ const INPUT_GRADIENT_CHUNK_FLOATS = 1 << 16;
 
 /**
  * dx += col2im(Wᵀ · dy) for a convolution (w [O, C·kh·kw], dy [O, N·Ho·Wo], dx [C, N·H·W]): threads
- * split the images, and each folds back INPUT_GRADIENT_CHUNK_FLOATS of columns at a time.
+ * split the images, and each folds back INPUT_GRADIENT_CHUNK_FLOATS of columns at a time; or the
+ * same sums in another order, directly, for the geometries that suit it (suitsDirectInputGradient).
  */
 export function convolutionInputGradient(w: number, dy: number, dx: number, batch: number, outputs: number, g: WindowGeometry): void {
   const e = engine();
   const { outH, outW } = windowOutput(g);
   const depth = g.channels * g.kernelH * g.kernelW;
+  if (suitsDirectInputGradient(g)) {
+    const k = g.kernelW;
+    const bytes = 16 * outputs * depth;
+    const flipped = e.allocator.alloc(bytes);
+    try {
+      e.kernels.splatFlippedWeights(w, flipped, outputs, g.channels, k);
+      const args = [g.channels, batch, g.height, g.width, outputs, k, 1];
+      e.parallel("convInputGradientSame", batch, 1, 2 * outputs * depth * batch * outH * outW, (n0, n1) => [flipped, dy, dx, ...args, n0, n1]);
+    } finally {
+      e.allocator.release(flipped, bytes);
+    }
+    return;
+  }
   const chunkImages = Math.max(1, Math.floor(INPUT_GRADIENT_CHUNK_FLOATS / (depth * outH * outW)));
   const chunkFloats = depth * chunkImages * outH * outW;
   const chunks = e.allocator.alloc(4 * e.threads * chunkFloats);

@@ -8,6 +8,11 @@
 
 const ALIGN = 64;
 const PAGE = 65536;
+/**
+ * The memory always extends at least this far past the last block: a kernel may read (never
+ * write) a vector that straddles the end of a block, and that read must not leave the memory.
+ */
+const READ_PAST_END = 64;
 
 export class Allocator {
   private top: number;
@@ -40,9 +45,9 @@ export class Allocator {
     const offset = this.top;
     const end = offset + size;
     const have = this.memory.buffer.byteLength;
-    if (end > have) {
+    if (end + READ_PAST_END > have) {
       // Grow by at least a quarter of the current size so growth is rare (it detaches views).
-      const pages = Math.max(Math.ceil((end - have) / PAGE), Math.ceil(have / PAGE / 4));
+      const pages = Math.max(Math.ceil((end + READ_PAST_END - have) / PAGE), Math.ceil(have / PAGE / 4));
       try {
         this.memory.grow(pages);
       } catch {

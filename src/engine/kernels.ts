@@ -195,6 +195,21 @@ export interface KernelExports {
     n0: number,
     n1: number,
   ): void;
+  splatFlippedWeights(w: number, out: number, outputs: number, channels: number, k: number): void;
+  convInputGradientSame(
+    weights: number,
+    dy: number,
+    dx: number,
+    channels: number,
+    batch: number,
+    height: number,
+    width: number,
+    outputs: number,
+    k: number,
+    accumulate: number,
+    n0: number,
+    n1: number,
+  ): void;
   maxPool2d(
     x: number,
     out: number,
