@@ -170,6 +170,19 @@ export function convForward(
   const outChannelBytes = (<usize>batch * outPlane) << 2;
   const weightsPerOutputBytes = <usize>(channels * kh * kw) << 4;
   const rowBytes = <usize>paddedW << 2;
+  // one input channel (an image's first layer): the channel loop folds away, freeing registers
+  if (channels == 1) forwardImages(1, xp, weights, bias, y, batch, paddedW, outputs, kh, kw, outH, outW, inPlane, outPlane, inChannelBytes, outChannelBytes, weightsPerOutputBytes, rowBytes, n0, n1);
+  else forwardImages(channels, xp, weights, bias, y, batch, paddedW, outputs, kh, kw, outH, outW, inPlane, outPlane, inChannelBytes, outChannelBytes, weightsPerOutputBytes, rowBytes, n0, n1);
+}
+
+/** convForward's loops over images, output channels and rows; `channels` is a constant after inlining where it can be. */
+// @ts-ignore: decorator
+@inline
+function forwardImages(
+  channels: i32, xp: usize, weights: usize, bias: usize, y: usize, batch: i32, paddedW: i32, outputs: i32, kh: i32, kw: i32,
+  outH: i32, outW: i32, inPlane: usize, outPlane: usize, inChannelBytes: usize, outChannelBytes: usize, weightsPerOutputBytes: usize,
+  rowBytes: usize, n0: i32, n1: i32,
+): void {
   // with four channels a block is two vectors: an odd count of whole vectors leaves one per row
   const pairSingles = ((outW >> 2) & 1) == 1;
   for (let n = n0; n < n1; n++) {
