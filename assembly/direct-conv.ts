@@ -39,6 +39,31 @@ export function splatWeights(w: usize, out: usize, count: i32): void {
   for (let k = 0; k < count; k++) v128.store(out + (<usize>k << 4), v128.load32_splat(w + (<usize>k << 2)));
 }
 
+/** How many output channels convForward sums together from output `outputs − left` on: 4, then 2, then 1. */
+// @ts-ignore: decorator
+@inline
+function forwardGroup(left: i32): i32 {
+  return left >= 4 ? 4 : left >= 2 ? 2 : 1;
+}
+
+/**
+ * The weights as convForward reads them: each weight as a v128 of four copies, output channels
+ * in the groups convForward sums together (forwardGroup) and, within a group, each tap's weights
+ * side by side, so a block loads a tap's weights at fixed offsets from one pointer.
+ * w: [O, depth]; out: [O·depth] v128, group g from output o at o·depth, tap t's weights at (t·g + k).
+ */
+export function splatForwardWeights(w: usize, out: usize, outputs: i32, depth: i32): void {
+  for (let o = 0; o < outputs; ) {
+    const g = forwardGroup(outputs - o);
+    const group = out + ((<usize>o * <usize>depth) << 4);
+    for (let k = 0; k < g; k++) {
+      const from = w + ((<usize>(o + k) * <usize>depth) << 2);
+      for (let t = 0; t < depth; t++) v128.store(group + (<usize>(t * g + k) << 4), v128.load32_splat(from + (<usize>t << 2)));
+    }
+    o += g;
+  }
+}
+
 /**
  * One block of OB output channels × VW vectors of one output row: registers a[o][v] start from
  * the bias (or zero), take every tap (c, i, j) in that order, and are stored. OB ≤ 4 and VW ≤ 4
@@ -48,7 +73,7 @@ export function splatWeights(w: usize, out: usize, count: i32): void {
 // @ts-ignore: decorator
 @inline
 function forwardBlock(
-  OB: i32, VW: i32, out: usize, outChannelBytes: usize, inRow: usize, inChannelBytes: usize, weights: usize, weightsPerOutputBytes: usize,
+  OB: i32, VW: i32, out: usize, outChannelBytes: usize, inRow: usize, inChannelBytes: usize, weights: usize,
   channels: i32, kh: i32, kw: i32, rowBytes: usize, bias: usize, in1: usize = 16, out1: usize = 16,
 ): void {
   let i0 = f32x4.splat(0), i1 = i0, i2 = i0, i3 = i0;
@@ -63,7 +88,6 @@ function forwardBlock(
   let a10 = i1, a11 = i1, a12 = i1, a13 = i1;
   let a20 = i2, a21 = i2, a30 = i3, a31 = i3;
   let wt = weights;
-  const w1 = weightsPerOutputBytes, w2 = weightsPerOutputBytes << 1, w3 = w1 + w2;
   let channelRow = inRow;
   for (let c = 0; c < channels; c++) {
     let row = channelRow;
@@ -80,23 +104,23 @@ function forwardBlock(
         if (VW > 2) a02 = madd(k0, x2, a02);
         if (VW > 3) a03 = madd(k0, x3, a03);
         if (OB > 1) {
-          const k1 = v128.load(wt + w1);
+          const k1 = v128.load(wt, 16);
           a10 = madd(k1, x0, a10);
           if (VW > 1) a11 = madd(k1, x1, a11);
           if (VW > 2) a12 = madd(k1, x2, a12);
           if (VW > 3) a13 = madd(k1, x3, a13);
         }
         if (OB > 2) {
-          const k2 = v128.load(wt + w2);
+          const k2 = v128.load(wt, 32);
           a20 = madd(k2, x0, a20);
           if (VW > 1) a21 = madd(k2, x1, a21);
         }
         if (OB > 3) {
-          const k3 = v128.load(wt + w3);
+          const k3 = v128.load(wt, 48);
           a30 = madd(k3, x0, a30);
           if (VW > 1) a31 = madd(k3, x1, a31);
         }
-        wt += 16;
+        wt += <usize>OB << 4;
       }
       row += rowBytes;
     }
@@ -130,7 +154,7 @@ function forwardBlock(
 // @ts-ignore: decorator
 @inline
 function forwardRow(
-  OB: i32, out: usize, outChannelBytes: usize, inRow: usize, inChannelBytes: usize, weights: usize, weightsPerOutputBytes: usize,
+  OB: i32, out: usize, outChannelBytes: usize, inRow: usize, inChannelBytes: usize, weights: usize,
   channels: i32, kh: i32, kw: i32, rowBytes: usize, outW: i32, bias: usize, leaveSingle: bool = false,
 ): void {
   const VW = OB == 1 ? 4 : 8 / OB;
@@ -139,23 +163,23 @@ function forwardRow(
   let s = 0;
   for (let b = 0; b < blocks; b++, s += 4 * VW) {
     const d = <usize>s << 2;
-    forwardBlock(OB, VW, out + d, outChannelBytes, inRow + d, inChannelBytes, weights, weightsPerOutputBytes, channels, kh, kw, rowBytes, bias);
+    forwardBlock(OB, VW, out + d, outChannelBytes, inRow + d, inChannelBytes, weights, channels, kh, kw, rowBytes, bias);
   }
   const rest = vectors - (s >> 2);
   const d = <usize>s << 2;
-  if (rest == 3) forwardBlock(OB, 3, out + d, outChannelBytes, inRow + d, inChannelBytes, weights, weightsPerOutputBytes, channels, kh, kw, rowBytes, bias);
-  else if (rest == 2) forwardBlock(OB, 2, out + d, outChannelBytes, inRow + d, inChannelBytes, weights, weightsPerOutputBytes, channels, kh, kw, rowBytes, bias);
-  else if (rest == 1 && !leaveSingle) forwardBlock(OB, 1, out + d, outChannelBytes, inRow + d, inChannelBytes, weights, weightsPerOutputBytes, channels, kh, kw, rowBytes, bias);
+  if (rest == 3) forwardBlock(OB, 3, out + d, outChannelBytes, inRow + d, inChannelBytes, weights, channels, kh, kw, rowBytes, bias);
+  else if (rest == 2) forwardBlock(OB, 2, out + d, outChannelBytes, inRow + d, inChannelBytes, weights, channels, kh, kw, rowBytes, bias);
+  else if (rest == 1 && !leaveSingle) forwardBlock(OB, 1, out + d, outChannelBytes, inRow + d, inChannelBytes, weights, channels, kh, kw, rowBytes, bias);
   if (outW & 3) {
     const t = <usize>(outW - 4) << 2;
-    forwardBlock(OB, 1, out + t, outChannelBytes, inRow + t, inChannelBytes, weights, weightsPerOutputBytes, channels, kh, kw, rowBytes, bias);
+    forwardBlock(OB, 1, out + t, outChannelBytes, inRow + t, inChannelBytes, weights, channels, kh, kw, rowBytes, bias);
   }
 }
 
 /**
  * y[o][n][oy][ox] = bias[o] + Σ_c Σ_i Σ_j w[o][c][i][j] · xp[c][n][oy + i][ox + j] for images
  * [n0, n1) (threads split the batch); bias 0 means none.
- * xp: [C, N·Hp·Wp] (padded); weights: [O·C·kh·kw] v128 from splatWeights; bias: [O] or 0;
+ * xp: [C, N·Hp·Wp] (padded); weights: [O·C·kh·kw] v128 from splatForwardWeights; bias: [O] or 0;
  * y: [O, N·Ho·Wo] with Ho = Hp − kh + 1 and Wo = Wp − kw + 1 ≥ 4.
  */
 export function convForward(
@@ -188,7 +212,7 @@ function forwardImages(
   for (let n = n0; n < n1; n++) {
     for (let o = 0; o < outputs; ) {
       const left = outputs - o;
-      const ob = left >= 4 ? 4 : left >= 2 ? 2 : 1;
+      const ob = forwardGroup(left);
       const w = weights + <usize>o * weightsPerOutputBytes;
       const b = bias ? bias + (<usize>o << 2) : 0;
       for (let oy = 0; oy < outH; oy++) {
@@ -197,17 +221,17 @@ function forwardImages(
         if (ob == 4 && pairSingles && oy + 1 < outH) {
           // two rows that each end in one whole vector past their blocks: those two vectors form one
           // block of eight accumulators (alone, four would wait on the FMA latency)
-          forwardRow(4, out, outChannelBytes, inRow, inChannelBytes, w, weightsPerOutputBytes, channels, kh, kw, rowBytes, outW, b, true);
+          forwardRow(4, out, outChannelBytes, inRow, inChannelBytes, w, channels, kh, kw, rowBytes, outW, b, true);
           const nextOut = out + (<usize>outW << 2);
-          forwardRow(4, nextOut, outChannelBytes, inRow + rowBytes, inChannelBytes, w, weightsPerOutputBytes, channels, kh, kw, rowBytes, outW, b, true);
+          forwardRow(4, nextOut, outChannelBytes, inRow + rowBytes, inChannelBytes, w, channels, kh, kw, rowBytes, outW, b, true);
           const last = <usize>(outW & ~7) << 2; // the single vector's column: after the blocks of two
-          forwardBlock(4, 2, out + last, outChannelBytes, inRow + last, inChannelBytes, w, weightsPerOutputBytes, channels, kh, kw, rowBytes, b, rowBytes, <usize>outW << 2);
+          forwardBlock(4, 2, out + last, outChannelBytes, inRow + last, inChannelBytes, w, channels, kh, kw, rowBytes, b, rowBytes, <usize>outW << 2);
           oy++;
           continue;
         }
-        if (ob == 4) forwardRow(4, out, outChannelBytes, inRow, inChannelBytes, w, weightsPerOutputBytes, channels, kh, kw, rowBytes, outW, b);
-        else if (ob == 2) forwardRow(2, out, outChannelBytes, inRow, inChannelBytes, w, weightsPerOutputBytes, channels, kh, kw, rowBytes, outW, b);
-        else forwardRow(1, out, outChannelBytes, inRow, inChannelBytes, w, weightsPerOutputBytes, channels, kh, kw, rowBytes, outW, b);
+        if (ob == 4) forwardRow(4, out, outChannelBytes, inRow, inChannelBytes, w, channels, kh, kw, rowBytes, outW, b);
+        else if (ob == 2) forwardRow(2, out, outChannelBytes, inRow, inChannelBytes, w, channels, kh, kw, rowBytes, outW, b);
+        else forwardRow(1, out, outChannelBytes, inRow, inChannelBytes, w, channels, kh, kw, rowBytes, outW, b);
       }
       o += ob;
     }

@@ -25,6 +25,6 @@ export {
   gatherWeights, scatterWeights, bytesToFloatTransposed,
 } from "./sparse";
 export { im2col, col2im, convInputGradient, maxPool2d, maxPool2dBackward, maxPool2x2BackwardTiled, transposePlanes } from "./conv";
-export { padPlanes, splatWeights, convForward, convWeightGrad, convWeightGradOutputsPerTask } from "./direct-conv";
+export { padPlanes, splatWeights, splatForwardWeights, convForward, convWeightGrad, convWeightGradOutputsPerTask } from "./direct-conv";
 export { sparseConvForward, sparseConvWeightGrad, splatAt } from "./sparse-conv";
 export { splatFlippedWeights, convInputGradientSame } from "./direct-input-gradient";

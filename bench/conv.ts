@@ -74,7 +74,7 @@ function layerSpeed(l: Layer, rng: Random): Record<string, number | string> {
   const padded = pad > 0 ? xp : x;
   const directForward = time(() => {
     if (pad > 0) e.parallel("padPlanes", l.c * BATCH, 1, inputSize, (p0, p1) => [x, xp, l.size, l.size, pad, p0, p1]);
-    e.kernels.splatWeights(w, splat, l.o * rows);
+    e.kernels.splatForwardWeights(w, splat, l.o, rows);
     e.parallel("convForward", BATCH, 1, flops, (n0, n1) => [padded, splat, 0, y, l.c, BATCH, paddedSize, paddedSize, l.o, l.k, l.k, n0, n1]);
   });
   const tasks = Math.ceil(l.o / e.kernels.convWeightGradOutputsPerTask(l.o, l.k * l.k)) * l.c;

@@ -159,7 +159,7 @@ describe("kernel threads over shared memory", () => {
       const y1 = tensor(new Float32Array(y.size)),
         dw1 = tensor(new Float32Array(w.size));
       e.kernels.padPlanes(x.ptr, xp.ptr, g.height, g.width, 1, 0, g.channels * batch);
-      e.kernels.splatWeights(w.ptr, splat.ptr, w.size);
+      e.kernels.splatForwardWeights(w.ptr, splat.ptr, outputs, w.size / outputs);
       e.kernels.convForward(xp.ptr, splat.ptr, b.ptr, y1.ptr, g.channels, batch, side, side, outputs, 5, 5, 0, batch);
       e.kernels.convWeightGrad(
         dy.ptr,

@@ -237,7 +237,7 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor, batch: number, g: Window
     paddedW = g.width + 2 * g.padding;
   const xp = padded(x, g.channels * batch, g.height, g.width, g.padding);
   const splatted = new Tensor([4 * w.size], false, "splatted weights");
-  e.kernels.splatWeights(w.ptr, splatted.ptr, w.size);
+  e.kernels.splatForwardWeights(w.ptr, splatted.ptr, outputs, depth);
   const out = new Tensor([outputs, batch * outH * outW], false, "conv2d");
   const columns = out.shape[1];
   const flops = 2 * out.size * depth;

@@ -228,6 +228,7 @@ export interface KernelExports {
   transposePlanes(x: number, out: number, planes: number, rows: number, cols: number, accumulate: number): void;
   padPlanes(x: number, xp: number, height: number, width: number, pad: number, plane0: number, plane1: number): void;
   splatWeights(w: number, out: number, count: number): void;
+  splatForwardWeights(w: number, out: number, outputs: number, depth: number): void;
   convForward(
     xp: number,
     weights: number,
