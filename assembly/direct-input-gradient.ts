@@ -126,13 +126,7 @@ function rowGradient(
           if (V > 4) a3 = madd(w, vectorAt(3, at), a3);
           if (V > 5) a4 = madd(w, vectorAt(4, at), a4);
           if (V > 6) a5 = madd(w, vectorAt(5, at), a5);
-          const x = vectorAt(V - 1, at);
-          if (V == 2) edge = madd(w, x, edge);
-          else if (V == 3) edge = madd(w, x, edge);
-          else if (V == 4) edge = madd(w, x, edge);
-          else if (V == 5) edge = madd(w, x, edge);
-          else if (V == 6) edge = madd(w, x, edge);
-          else edge = madd(w, x, edge);
+          edge = madd(w, vectorAt(V - 1, at), edge);
         }
         edge = v128.and(edge, insideLanes(s));
         if (V == 2) a1 = f32x4.add(a1, edge);
